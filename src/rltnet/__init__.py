@@ -1,0 +1,3 @@
+"""rltnet: radioligand therapy delivery."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,393 @@
+"""The patient pathway as an explicit state machine, rebuilt from its events.
+
+referral -> eligibility imaging requested -> imaged (positive / negative /
+inconclusive) -> MDT decision (approve / decline / defer) -> per cycle: planned
+-> ordered -> confirmed -> in production -> released (or failed QC) -> shipped
+-> delivered -> administered (or missed) -> follow-up -> next cycle, completed,
+or discontinued.
+
+`TRANSITIONS` is the whole table; `advance` applies one event to a state and is
+the only place a state changes, so replaying the events gives the live state.
+Guards beyond the table (cycle windows, dose tolerance, reduced doses, event
+order) are checked in `advance` and raise `PathwayError` saying what to do.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from rltnet.domain.dose import Dose
+from rltnet.domain.errors import DoseOutsideWindow, PathwayError
+from rltnet.domain.products import TherapyProduct
+from rltnet.domain.units import require_aware
+
+
+class Stage(enum.StrEnum):
+    REFERRED = "referred"
+    IMAGING_REQUESTED = "imaging_requested"
+    IMAGED_POSITIVE = "imaged_positive"
+    IMAGED_NEGATIVE = "imaged_negative"
+    IMAGED_INCONCLUSIVE = "imaged_inconclusive"
+    MDT_APPROVED = "mdt_approved"
+    MDT_DECLINED = "mdt_declined"
+    MDT_DEFERRED = "mdt_deferred"
+    CYCLE_PLANNED = "cycle_planned"
+    ORDERED = "ordered"
+    CONFIRMED = "confirmed"
+    IN_PRODUCTION = "in_production"
+    RELEASED = "released"
+    QC_FAILED = "qc_failed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    ADMINISTERED = "administered"
+    MISSED = "missed"
+    FOLLOW_UP = "follow_up"
+    COMPLETED = "completed"
+    DISCONTINUED = "discontinued"
+
+
+class Move(enum.StrEnum):
+    REFER = "refer"
+    REQUEST_IMAGING = "request_imaging"
+    RECORD_POSITIVE = "record_positive"
+    RECORD_NEGATIVE = "record_negative"
+    RECORD_INCONCLUSIVE = "record_inconclusive"
+    APPROVE = "approve"
+    DECLINE = "decline"
+    DEFER = "defer"
+    PLAN_CYCLE = "plan_cycle"
+    ORDER = "order"
+    CONFIRM = "confirm"
+    CANCEL_ORDER = "cancel_order"
+    START_PRODUCTION = "start_production"
+    RELEASE = "release"
+    FAIL_QC = "fail_qc"
+    SHIP = "ship"
+    DELIVER = "deliver"
+    ADMINISTER = "administer"
+    MISS = "miss"
+    START_FOLLOW_UP = "start_follow_up"
+    COMPLETE = "complete"
+    DISCONTINUE = "discontinue"
+
+
+class DiscontinuationReason(enum.StrEnum):
+    TOXICITY = "toxicity"
+    PROGRESSION = "progression"
+    DEATH = "death"
+    PATIENT_CHOICE = "patient_choice"
+    INELIGIBLE = "ineligible"
+    OTHER = "other"
+
+
+S, M = Stage, Move
+TERMINAL = frozenset({S.MDT_DECLINED, S.COMPLETED, S.DISCONTINUED})
+
+# The whole pathway: from each stage, the moves allowed and the stage each leads to.
+# DISCONTINUE is allowed from every stage that is not terminal (added below).
+_TABLE: Mapping[Stage, Mapping[Move, Stage]] = {
+    S.REFERRED: {M.REQUEST_IMAGING: S.IMAGING_REQUESTED},
+    S.IMAGING_REQUESTED: {
+        M.RECORD_POSITIVE: S.IMAGED_POSITIVE,
+        M.RECORD_NEGATIVE: S.IMAGED_NEGATIVE,
+        M.RECORD_INCONCLUSIVE: S.IMAGED_INCONCLUSIVE,
+    },
+    S.IMAGED_POSITIVE: {
+        M.APPROVE: S.MDT_APPROVED,
+        M.DECLINE: S.MDT_DECLINED,
+        M.DEFER: S.MDT_DEFERRED,
+    },
+    S.IMAGED_NEGATIVE: {M.DECLINE: S.MDT_DECLINED, M.DEFER: S.MDT_DEFERRED},
+    S.IMAGED_INCONCLUSIVE: {
+        M.REQUEST_IMAGING: S.IMAGING_REQUESTED,
+        M.DECLINE: S.MDT_DECLINED,
+        M.DEFER: S.MDT_DEFERRED,
+    },
+    S.MDT_DEFERRED: {
+        M.REQUEST_IMAGING: S.IMAGING_REQUESTED,
+        M.APPROVE: S.MDT_APPROVED,  # guarded: only on positive imaging
+        M.DECLINE: S.MDT_DECLINED,
+    },
+    S.MDT_APPROVED: {M.PLAN_CYCLE: S.CYCLE_PLANNED},
+    S.CYCLE_PLANNED: {M.ORDER: S.ORDERED},
+    S.ORDERED: {M.CONFIRM: S.CONFIRMED, M.CANCEL_ORDER: S.CYCLE_PLANNED},
+    S.CONFIRMED: {M.START_PRODUCTION: S.IN_PRODUCTION, M.CANCEL_ORDER: S.CYCLE_PLANNED},
+    S.IN_PRODUCTION: {
+        M.RELEASE: S.RELEASED,
+        M.FAIL_QC: S.QC_FAILED,
+        M.CANCEL_ORDER: S.CYCLE_PLANNED,
+    },
+    S.QC_FAILED: {M.ORDER: S.ORDERED, M.PLAN_CYCLE: S.CYCLE_PLANNED},
+    S.RELEASED: {M.SHIP: S.SHIPPED, M.CANCEL_ORDER: S.CYCLE_PLANNED},
+    S.SHIPPED: {M.DELIVER: S.DELIVERED, M.MISS: S.MISSED},
+    S.DELIVERED: {M.ADMINISTER: S.ADMINISTERED, M.MISS: S.MISSED},
+    S.MISSED: {M.PLAN_CYCLE: S.CYCLE_PLANNED},
+    S.ADMINISTERED: {M.START_FOLLOW_UP: S.FOLLOW_UP},
+    S.FOLLOW_UP: {M.PLAN_CYCLE: S.CYCLE_PLANNED, M.COMPLETE: S.COMPLETED},
+    S.MDT_DECLINED: {},
+    S.COMPLETED: {},
+    S.DISCONTINUED: {},
+}
+TRANSITIONS: Mapping[Stage, Mapping[Move, Stage]] = {
+    stage: {**moves, **({} if stage in TERMINAL else {M.DISCONTINUE: S.DISCONTINUED})}
+    for stage, moves in _TABLE.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PathwayEvent:
+    """One move on the pathway: what, when, by whom and why, with the move's data.
+
+    `planned_at` goes with PLAN_CYCLE, `order_id` with ORDER, `reduction` (the
+    label condition) with an ORDER for a reduced dose, `dose` and
+    `administered_at` with ADMINISTER, `discontinuation` with DISCONTINUE.
+    """
+
+    move: Move
+    at: datetime
+    actor: str
+    reason: str = ""
+    planned_at: datetime | None = None
+    order_id: str | None = None
+    reduction: str | None = None
+    dose: Dose | None = None
+    discontinuation: DiscontinuationReason | None = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.at, "event time")
+        if self.planned_at is not None:
+            require_aware(self.planned_at, "planned_at")
+
+
+@dataclass(frozen=True, slots=True)
+class PathwayState:
+    """Where a patient stands, derived only from the events so far."""
+
+    stage: Stage
+    last_event_at: datetime
+    cycle: int = 0  # the cycle being planned or given; 0 before the first
+    cycles_given: int = 0
+    last_administered_at: datetime | None = None
+    planned_at: datetime | None = None
+    order_id: str | None = None
+    reductions: int = 0  # steps from full to reduced dose so far
+    reduced_dose: bool = False  # whether the latest order is at the reduced dose
+    last_imaging: Stage | None = None
+    discontinuation: DiscontinuationReason | None = None
+
+    def allowed_moves(self) -> tuple[Move, ...]:
+        return tuple(TRANSITIONS[self.stage])
+
+
+def start(event: PathwayEvent) -> PathwayState:
+    """The state a referral creates."""
+    if event.move is not Move.REFER:
+        raise PathwayError(f"a pathway starts with a referral, not {event.move.value!r}")
+    return PathwayState(stage=Stage.REFERRED, last_event_at=event.at)
+
+
+def advance(state: PathwayState, event: PathwayEvent, product: TherapyProduct) -> PathwayState:
+    """Apply one event to a state, or raise `PathwayError` naming the state and allowed moves."""
+    allowed = TRANSITIONS[state.stage]
+    if event.move not in allowed:
+        moves = ", ".join(m.value for m in allowed) or "none (the pathway has ended)"
+        raise PathwayError(f"cannot {event.move.value!r} at stage {state.stage.value!r}; allowed: {moves}")
+    if event.at < state.last_event_at:
+        raise PathwayError(
+            f"{event.move.value!r} at {event.at.isoformat()} is before the last event at "
+            f"{state.last_event_at.isoformat()}; record events in time order"
+        )
+    moved = replace(state, stage=allowed[event.move], last_event_at=event.at)
+    guard = _GUARDS.get(event.move)
+    return guard(state, moved, event, product) if guard else moved
+
+
+def _imaging(
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, _: TherapyProduct
+) -> PathwayState:
+    return replace(moved, last_imaging=moved.stage)
+
+
+def _approve(
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, _: TherapyProduct
+) -> PathwayState:
+    if state.last_imaging is not Stage.IMAGED_POSITIVE:
+        raise PathwayError("the MDT can approve only on positive eligibility imaging; request imaging first")
+    return moved
+
+
+def _plan_cycle(
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, product: TherapyProduct
+) -> PathwayState:
+    if event.planned_at is None:
+        raise PathwayError("plan_cycle needs planned_at, the intended administration time")
+    repeat = state.stage in (Stage.MISSED, Stage.QC_FAILED)
+    cycle = state.cycle if repeat else state.cycles_given + 1
+    if cycle > product.schedule.cycles:
+        raise PathwayError(
+            f"all {product.schedule.cycles} cycles of {product.brand} are given; complete the pathway instead"
+        )
+    _check_interval(state, event.planned_at, product, "planned")
+    return replace(moved, cycle=cycle, planned_at=event.planned_at, order_id=None)
+
+
+def _order(
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, product: TherapyProduct
+) -> PathwayState:
+    """An order is at full dose, or reduced for a condition the label names.
+
+    Moving from full to reduced dose is a reduction; ordering a reduced dose again
+    (the next cycle, or a re-order after a cancellation or QC failure) is not.
+    """
+    if not event.order_id:
+        raise PathwayError("order needs order_id, the dose order's reference")
+    rule = product.reduction
+    if event.reduction is None:
+        if state.reduced_dose and rule is not None and not rule.may_return_to_full:
+            raise PathwayError(
+                f"after a reduction the {product.brand} label keeps the reduced dose; order it "
+                f"with the reduction reason"
+            )
+        return replace(moved, order_id=event.order_id, reduced_dose=False)
+    if rule is None:
+        raise PathwayError(f"the {product.brand} label has no reduced dose; order the full dose")
+    if event.reduction not in rule.conditions:
+        raise PathwayError(
+            f"{event.reduction!r} is not a reason the {product.brand} label allows for a "
+            f"reduced dose; allowed: {', '.join(rule.conditions)}"
+        )
+    reductions = state.reductions
+    if not state.reduced_dose:
+        if reductions >= rule.max_reductions:
+            raise PathwayError(
+                f"the dose was already reduced {reductions} time(s), the most the "
+                f"{product.brand} label allows; discontinue instead"
+            )
+        reductions += 1
+    return replace(moved, order_id=event.order_id, reductions=reductions, reduced_dose=True)
+
+
+def _cancel(state: PathwayState, moved: PathwayState, event: PathwayEvent, _: TherapyProduct) -> PathwayState:
+    return replace(moved, order_id=None)
+
+
+def _administer(
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, product: TherapyProduct
+) -> PathwayState:
+    dose = event.dose
+    if dose is None:
+        raise PathwayError("administer needs the dose given")
+    if dose.product.product_id != product.product_id:
+        raise PathwayError(
+            f"dose {dose.dose_id} is {dose.product.brand}, but this patient is treated with {product.brand}"
+        )
+    try:
+        dose.check_administration(event.at)
+    except DoseOutsideWindow as refused:
+        raise PathwayError(f"cannot administer: {refused}") from refused
+    _check_interval(state, event.at, product, "administered")
+    return replace(moved, cycles_given=state.cycles_given + 1, last_administered_at=event.at)
+
+
+def _discontinue(
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, _: TherapyProduct
+) -> PathwayState:
+    if event.discontinuation is None:
+        raise PathwayError("discontinue needs a reason: " + ", ".join(r.value for r in DiscontinuationReason))
+    return replace(moved, discontinuation=event.discontinuation)
+
+
+def _complete(
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, product: TherapyProduct
+) -> PathwayState:
+    if state.cycles_given < product.schedule.cycles:
+        raise PathwayError(
+            f"{state.cycles_given} of {product.schedule.cycles} cycles given; plan the next "
+            f"cycle, or discontinue with a reason"
+        )
+    return moved
+
+
+def _check_interval(state: PathwayState, at: datetime, product: TherapyProduct, what: str) -> None:
+    """Later cycles fall inside the label's interval window after the previous one."""
+    if state.last_administered_at is None:
+        return
+    earliest, latest = product.schedule.next_cycle_window(state.last_administered_at)
+    if not earliest <= at <= latest:
+        raise PathwayError(
+            f"cycle {state.cycles_given + 1} {what} at {at.isoformat()} is outside the "
+            f"{product.brand} window {earliest.isoformat()} to {latest.isoformat()} after the "
+            f"previous administration; choose a time inside it"
+        )
+
+
+_Guard = Callable[[PathwayState, PathwayState, PathwayEvent, TherapyProduct], PathwayState]
+_GUARDS: Mapping[Move, _Guard] = {
+    M.RECORD_POSITIVE: _imaging,
+    M.RECORD_NEGATIVE: _imaging,
+    M.RECORD_INCONCLUSIVE: _imaging,
+    M.APPROVE: _approve,
+    M.PLAN_CYCLE: _plan_cycle,
+    M.ORDER: _order,
+    M.CANCEL_ORDER: _cancel,
+    M.ADMINISTER: _administer,
+    M.DISCONTINUE: _discontinue,
+    M.COMPLETE: _complete,
+}
+
+
+@dataclass
+class PatientPathway:
+    """One patient's pathway on one therapy: the events and the state they give."""
+
+    patient_id: str
+    product: TherapyProduct
+    events: list[PathwayEvent] = field(default_factory=list)
+    state: PathwayState | None = None
+
+    @classmethod
+    def refer(
+        cls, patient_id: str, product: TherapyProduct, at: datetime, actor: str, reason: str = ""
+    ) -> PatientPathway:
+        pathway = cls(patient_id, product)
+        pathway.record(PathwayEvent(Move.REFER, at, actor, reason))
+        return pathway
+
+    @classmethod
+    def from_events(
+        cls, patient_id: str, product: TherapyProduct, events: Iterable[PathwayEvent]
+    ) -> PatientPathway:
+        """Rebuild a pathway by replaying its events through the same rules."""
+        pathway = cls(patient_id, product)
+        for event in events:
+            pathway.record(event)
+        return pathway
+
+    @property
+    def stage(self) -> Stage:
+        return self.current.stage
+
+    @property
+    def current(self) -> PathwayState:
+        if self.state is None:
+            raise PathwayError(f"patient {self.patient_id} has no referral yet")
+        return self.state
+
+    def record(self, event: PathwayEvent) -> PathwayState:
+        """Apply `event` if the rules allow it; the pathway is unchanged when they do not."""
+        if self.state is None:
+            new_state = start(event)
+        else:
+            try:
+                new_state = advance(self.state, event, self.product)
+            except PathwayError as refused:
+                raise PathwayError(f"patient {self.patient_id}: {refused}") from None
+        self.events.append(event)
+        self.state = new_state
+        return new_state
+
+    def allowed_moves(self) -> tuple[Move, ...]:
+        return self.current.allowed_moves()

@@ -1,0 +1,112 @@
+"""The FastAPI application: routes under /api/v1, errors mapped once, a body-size limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rltnet import __version__
+from rltnet.domain.errors import InvalidInput
+from rltnet.service import errors
+from rltnet.service.platform import Platform
+from rltnet.service.routes import admin, auth, logistics, orders, patients, plan, reference
+from rltnet.service.settings import Settings
+
+THREADS = 1000  # well above any connection pool, so waiting is only ever for a connection
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    """The service; `platform` may be given (tests), else it is started from `settings`."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # sync endpoints and dependencies run on AnyIO's threads (40 by default); a request
+        # holding a connection must never wait for a thread that waits for a connection
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        if not hasattr(app.state, "platform"):
+            app.state.platform = Platform.start(settings)
+        yield
+        app.state.platform.close()
+
+    app = FastAPI(
+        title="rltnet",
+        version=__version__,
+        description="Radioligand therapy delivery: patients' pathway, dose orders and their plan.",
+        lifespan=lifespan,
+        dependencies=[Depends(_no_nul_in_query)],
+    )
+    if platform is not None:
+        app.state.platform = platform
+    errors.install(app)
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (auth, patients, orders, plan, reference, logistics, admin):
+        api.include_router(module.router)
+    api.include_router(auth.me_router)
+    app.include_router(api)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _no_nul_in_query(request: Request) -> None:
+    """PostgreSQL cannot compare text with a NUL character (a 500 there): refuse it up front.
+    Bodies are checked by `schemas.Body`; path parameters have patterns that exclude it."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            raise InvalidInput(f"query parameter {name!r} holds a NUL character (%00); remove it")
+
+
+class BodyLimit:
+    """Refuses a request body over `limit` bytes with a 413: at once when its Content-Length
+    says so, else as it streams in (a chunked body has no Content-Length to check)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limit:
+            body = {"detail": errors.too_large(self.limit), "error": "TooLarge"}
+            await JSONResponse(body, 413)(scope, receive, send)
+        else:
+            await self.app(scope, self._counted(receive), send)
+
+    def _counted(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                # FastAPI re-raises an HTTPException from reading the body; errors.py answers it
+                raise HTTPException(413, errors.too_large(self.limit))
+            return message
+
+        return counted
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The declared size; None when absent or malformed (the bytes are counted as they come)."""
+    try:
+        return int(Headers(scope=scope)["content-length"])
+    except (KeyError, ValueError):
+        return None

@@ -1,0 +1,117 @@
+"""The service's errors, and their HTTP status: mapped once, here, at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from rltnet.domain.errors import DoseOutsideWindow, InvalidInput, PathwayError, RltnetError, UnknownName
+from rltnet.domain.products import DoseNotAllowed
+
+
+class Unauthenticated(RltnetError):
+    """No valid token: log in first."""
+
+
+class Forbidden(RltnetError):
+    """The caller's role may not do this."""
+
+
+class NotFound(RltnetError):
+    """No such thing, or not one the caller may see (the two are not told apart)."""
+
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__(f"{what} {key!r} not found; check the id (or your centre's access to it)")
+
+
+class Conflict(RltnetError):
+    """The request contradicts what is stored (an idempotency key reused, a full batch)."""
+
+
+class TooManyAttempts(RltnetError):
+    """Too many failed logins; wait before trying again."""
+
+
+_STATUS: tuple[tuple[type[RltnetError], int], ...] = (
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PathwayError, 409),
+    (DoseOutsideWindow, 409),
+    (TooManyAttempts, 429),
+    (DoseNotAllowed, 422),
+    (UnknownName, 422),
+    (InvalidInput, 422),
+)
+
+
+def status_of(error: RltnetError) -> int:
+    return next((status for kind, status in _STATUS if isinstance(error, kind)), 400)
+
+
+def too_large(limit: int) -> str:
+    return f"the body is larger than the limit of {limit} bytes; send a smaller one"
+
+
+def _explain(request: Request, error: HTTPException) -> tuple[int, str, str]:
+    """The status, message and name of an error the framework raised (not rltnet's own)."""
+    where = f"{request.method} {request.url.path}"
+    if error.status_code == 400 and error.__cause__ is not None:
+        # FastAPI's "error parsing the body": bytes that are not UTF-8 text, so not JSON either
+        return 422, f"{where}: the body is not JSON; send a UTF-8 JSON object", "InvalidRequest"
+    if error.status_code == 404:
+        return 404, f"no such path: {where}; the API's paths are listed at /docs", "NotFound"
+    if error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow", "")
+        return 405, f"{where} is not allowed; use {allowed or 'another method'}", "MethodNotAllowed"
+    if error.status_code == 413:
+        return 413, str(error.detail), "TooLarge"
+    return error.status_code, str(error.detail), "HTTPError"
+
+
+# pydantic's words where they do not say what to do
+_HINTS = {
+    "extra_forbidden": "not a field of this request; remove it or check its spelling",
+    "model_attributes_type": "should be a JSON object ({...}), sent as application/json",
+    "timezone_aware": "has no time zone; add one, e.g. 2026-03-02T09:00:00+00:00 or 2026-03-02T09:00Z",
+}
+
+
+def _problem(item: Mapping[str, Any]) -> str:
+    if item.get("type") == "json_invalid":  # its `loc` is a character position, not a field
+        position = item.get("loc", ("body", "?"))[-1]
+        reason = item.get("ctx", {}).get("error", "not JSON")
+        return f"body: not valid JSON ({reason} at character {position}); send a JSON object"
+    where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body"
+    return f"{where}: {_HINTS.get(item.get('type', ''), item.get('msg', 'invalid'))}"
+
+
+def install(app: FastAPI) -> None:
+    """Every rltnet error becomes a 4xx with its message; validation errors say what to change."""
+
+    @app.exception_handler(RltnetError)
+    async def _rltnet(_: Request, error: RltnetError) -> JSONResponse:
+        status = status_of(error)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"detail": str(error), "error": type(error).__name__}, status, headers=headers)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        status, message, name = _explain(request, error)
+        return JSONResponse({"detail": message, "error": name}, status, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [_problem(item) for item in error.errors()]
+        message = "the request is not valid: " + "; ".join(problems) + ". Fix those fields and send it again"
+        fields = [
+            {"loc": [str(part) for part in item.get("loc", ())], "msg": str(item.get("msg", ""))}
+            for item in error.errors()
+        ]
+        return JSONResponse({"detail": message, "error": "InvalidRequest", "problems": fields}, 422)

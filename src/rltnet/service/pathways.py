@@ -1,0 +1,134 @@
+"""A patient's pathway in the database: events in, the domain's state machine, events out.
+
+Every move goes through `rltnet.domain.pathway`: the stored events are replayed
+into a `PatientPathway`, the new event is recorded there (which refuses a move the
+table or a guard forbids), and only then is the event row written and the
+patient's stage updated, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rltnet.domain.dose import Dose
+from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, PatientPathway, Stage
+from rltnet.domain.products import Catalogue
+from rltnet.domain.units import Activity
+from rltnet.store import tables
+
+# Who owns the next step at each stage: what a coordinator's board shows.
+NEXT_STEP_OWNER: dict[Stage, str] = {
+    Stage.REFERRED: "coordinator: request eligibility imaging",
+    Stage.IMAGING_REQUESTED: "nuclear medicine: image and report",
+    Stage.IMAGED_POSITIVE: "physician: MDT decision",
+    Stage.IMAGED_NEGATIVE: "physician: MDT decision",
+    Stage.IMAGED_INCONCLUSIVE: "physician: MDT decision or repeat imaging",
+    Stage.MDT_APPROVED: "coordinator: order the first cycle",
+    Stage.MDT_DEFERRED: "physician: MDT decision",
+    Stage.CYCLE_PLANNED: "coordinator: order the dose",
+    Stage.ORDERED: "manufacturer: confirm the order",
+    Stage.CONFIRMED: "manufacturer: produce the dose",
+    Stage.IN_PRODUCTION: "manufacturer: release the dose",
+    Stage.RELEASED: "manufacturer: ship the dose",
+    Stage.QC_FAILED: "coordinator: re-order",
+    Stage.SHIPPED: "courier: deliver the dose",
+    Stage.DELIVERED: "physician: administer",
+    Stage.MISSED: "coordinator: re-plan the cycle",
+    Stage.ADMINISTERED: "nurse: start follow-up",
+    Stage.FOLLOW_UP: "coordinator: plan the next cycle or complete",
+    Stage.MDT_DECLINED: "none: the pathway has ended",
+    Stage.COMPLETED: "none: the pathway has ended",
+    Stage.DISCONTINUED: "none: the pathway has ended",
+}
+
+
+def event_data(event: PathwayEvent) -> dict[str, Any]:
+    """The move's data as JSON."""
+    data: dict[str, Any] = {}
+    if event.planned_at is not None:
+        data["planned_at"] = event.planned_at.isoformat()
+    if event.order_id is not None:
+        data["order_id"] = event.order_id
+    if event.reduction is not None:
+        data["reduction"] = event.reduction
+    if event.discontinuation is not None:
+        data["discontinuation"] = event.discontinuation.value
+    if event.dose is not None:
+        dose = event.dose
+        data["dose"] = {
+            "dose_id": dose.dose_id,
+            "product_id": dose.product.product_id,
+            "batch_id": dose.batch_id,
+            "calibration_at": dose.calibration_at.isoformat(),
+            "calibration_bq": dose.calibration_activity.bq,
+            "expiry_at": dose.expiry_at.isoformat(),
+            "prescribed_bq": dose.prescribed.bq if dose.prescribed else None,
+            "released_at": dose.released_at.isoformat() if dose.released_at else None,
+        }
+    return data
+
+
+def to_event(row: tables.PathwayEventRow, catalogue: Catalogue) -> PathwayEvent:
+    data = row.data or {}
+    dose = None
+    if "dose" in data:
+        d = data["dose"]
+        dose = Dose(
+            dose_id=d["dose_id"],
+            product=catalogue.therapy(d["product_id"]),
+            batch_id=d["batch_id"],
+            calibration_at=datetime.fromisoformat(d["calibration_at"]),
+            calibration_activity=Activity(d["calibration_bq"]),
+            expiry_at=datetime.fromisoformat(d["expiry_at"]),
+            prescribed=Activity(d["prescribed_bq"]) if d.get("prescribed_bq") else None,
+            released_at=datetime.fromisoformat(d["released_at"]) if d.get("released_at") else None,
+        )
+    return PathwayEvent(
+        move=Move(row.move),
+        at=row.at,
+        actor=row.actor,
+        reason=row.reason,
+        planned_at=datetime.fromisoformat(data["planned_at"]) if "planned_at" in data else None,
+        order_id=data.get("order_id"),
+        reduction=data.get("reduction"),
+        dose=dose,
+        discontinuation=DiscontinuationReason(data["discontinuation"]) if "discontinuation" in data else None,
+    )
+
+
+def load(session: Session, patient: tables.Patient, catalogue: Catalogue) -> PatientPathway:
+    """The patient's pathway, replayed from its stored events."""
+    rows = session.scalars(
+        select(tables.PathwayEventRow)
+        .where(tables.PathwayEventRow.patient_id == patient.id)
+        .order_by(tables.PathwayEventRow.seq)
+    )
+    product = catalogue.therapy(patient.product_id)
+    return PatientPathway.from_events(patient.id, product, [to_event(row, catalogue) for row in rows])
+
+
+def record(session: Session, patient: tables.Patient, pathway: PatientPathway, event: PathwayEvent) -> None:
+    """Apply `event` through the state machine, then store it and the new stage."""
+    before = pathway.stage if pathway.state is not None else None
+    state = pathway.record(event)  # raises PathwayError, leaving the pathway unchanged
+    patient.events += 1
+    session.add(
+        tables.PathwayEventRow(
+            patient_id=patient.id,
+            seq=patient.events,
+            move=event.move.value,
+            at=event.at,
+            actor=event.actor,
+            reason=event.reason,
+            data=event_data(event),
+        )
+    )
+    if state.stage != before:
+        patient.stage_since = event.at
+    patient.stage = state.stage.value
+    patient.cycle = state.cycle
+    patient.cycles_given = state.cycles_given

@@ -1,0 +1,58 @@
+"""The running service's state: settings, database, network, catalogue, sealer, placer.
+
+Built once at start (`Platform.start`): connects, migrates the schema to the
+newest version, loads the network and writes its centres and staff to the
+database, and, with `RLTNET_DEMO`, fills an empty database with demo data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from rltnet.domain.network import Network
+from rltnet.domain.products import Catalogue
+from rltnet.files.catalogue_file import default_catalogue
+from rltnet.files.network_file import load_network, network_path
+from rltnet.service.placement import Placer
+from rltnet.service.security import Sealer
+from rltnet.service.settings import Settings
+from rltnet.store import db
+from rltnet.store.migrate import upgrade
+from rltnet.store.sync import sync_network
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    network: Network
+    catalogue: Catalogue
+    sealer: Sealer
+    placer: Placer
+
+    @classmethod
+    def start(cls, settings: Settings) -> Platform:
+        engine = db.connect(settings.database_url)
+        upgrade(engine)
+        catalogue = default_catalogue()
+        network = load_network(network_path(settings.network), catalogue)
+        platform = cls(
+            settings=settings,
+            engine=engine,
+            sessions=db.sessions(engine),
+            network=network,
+            catalogue=catalogue,
+            sealer=Sealer(settings.secret_key),
+            placer=Placer(network, catalogue),
+        )
+        with platform.sessions() as session:
+            sync_network(session, network)
+            session.commit()
+        return platform
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,118 @@
+"""Dose orders: submit with an idempotency key, confirm, adjust, cancel, follow the dose."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from rltnet.service.deps import CurrentUser, DbSession, PlatformDep
+from rltnet.service.routes import Limit, Offset
+from rltnet.service.schemas import (
+    CancellationPublic,
+    OrderAdjust,
+    OrderCancel,
+    OrderCreate,
+    OrderPublic,
+    Page,
+    ProgressCreate,
+)
+from rltnet.service.usecases import orders
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+OrderId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^O-[0-9A-F]{1,30}$")]
+ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="a unique key per order (e.g. a UUID); resending it returns the order already taken",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **ERRORS,
+        200: {"model": OrderPublic, "description": "the order already taken under this key"},
+    },
+)
+def submit(
+    body: OrderCreate,
+    idempotency_key: IdempotencyKey,
+    response: Response,
+    who: CurrentUser,
+    session: DbSession,
+    platform: PlatformDep,
+) -> OrderPublic:
+    """Order the patient's next dose; it is placed at once where capacity allows."""
+    order, created = orders.submit(session, platform, who, body, idempotency_key)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return order
+
+
+@router.get("", responses=ERRORS)
+def list_orders(
+    who: CurrentUser,
+    session: DbSession,
+    platform: PlatformDep,
+    status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
+    centre_id: Annotated[str | None, Query(max_length=64)] = None,
+    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: Annotated[bool | None, Query(description="awaiting confirmation for over 24 h")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[OrderPublic]:
+    """Orders, oldest first, with their waiting time (a centre sees its own)."""
+    return orders.listing(
+        session,
+        platform,
+        who,
+        status=status_,
+        centre_id=centre_id,
+        product_id=product_id,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{order_id}", responses=ERRORS)
+def get_order(order_id: OrderId, who: CurrentUser, session: DbSession, platform: PlatformDep) -> OrderPublic:
+    return orders.get(session, platform, who, order_id)
+
+
+@router.post("/{order_id}/confirmation", responses=ERRORS)
+def confirm(order_id: OrderId, who: CurrentUser, session: DbSession, platform: PlatformDep) -> OrderPublic:
+    """The manufacturer confirms the order (target: within 24 h of ordering)."""
+    return orders.confirm(session, platform, who, order_id)
+
+
+@router.post("/{order_id}/adjustment", responses=ERRORS)
+def adjust(
+    order_id: OrderId, body: OrderAdjust, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> OrderPublic:
+    """A new preferred time; the dose is placed again and needs confirming again."""
+    return orders.adjust(session, platform, who, order_id, body)
+
+
+@router.post("/{order_id}/cancellation", responses=ERRORS)
+def cancel(
+    order_id: OrderId, body: OrderCancel, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> CancellationPublic:
+    """Cancel the order; the product's cancellation fee, if one applies, is shown."""
+    return orders.cancel(session, platform, who, order_id, body)
+
+
+@router.post("/{order_id}/progress", responses=ERRORS)
+def progress(
+    order_id: OrderId, body: ProgressCreate, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> OrderPublic:
+    """The dose's journey: production, QC, shipment, delivery; or a missed dose."""
+    return orders.progress(session, platform, who, order_id, body)

@@ -1,0 +1,140 @@
+"""Patients and their pathway: referral, imaging, MDT, administration, follow-up."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, status
+
+from rltnet.service.deps import CurrentUser, DbSession, PlatformDep
+from rltnet.service.routes import Limit, Offset
+from rltnet.service.schemas import (
+    AdministrationCreate,
+    DiscontinuationCreate,
+    EventPublic,
+    FollowUpCreate,
+    IdentityPublic,
+    ImagingRequestCreate,
+    ImagingResultCreate,
+    MdtDecisionCreate,
+    Page,
+    PatientCreate,
+    PatientPublic,
+)
+from rltnet.service.usecases import orders, patients
+
+router = APIRouter(prefix="/patients", tags=["patients"])
+PatientId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^P-[0-9A-F]{1,30}$")]
+ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def refer(body: PatientCreate, who: CurrentUser, session: DbSession, platform: PlatformDep) -> PatientPublic:
+    """Refer a patient (coordinator of the patient's centre); identifying details are sealed."""
+    return patients.refer(session, platform, who, body)
+
+
+@router.get("", responses=ERRORS)
+def list_patients(
+    who: CurrentUser,
+    session: DbSession,
+    centre_id: Annotated[str | None, Query(max_length=64)] = None,
+    stage: Annotated[str | None, Query(max_length=32)] = None,
+    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[PatientPublic]:
+    """Patients by pathway stage, longest waiting first (a centre sees its own)."""
+    return patients.listing(
+        session, who, centre_id=centre_id, stage=stage, product_id=product_id, limit=limit, offset=offset
+    )
+
+
+@router.get("/{patient_id}", responses=ERRORS)
+def get_patient(patient_id: PatientId, who: CurrentUser, session: DbSession) -> PatientPublic:
+    return patients.public(patients.visible(session, who, patient_id))
+
+
+@router.get("/{patient_id}/identity", responses=ERRORS)
+def get_identity(
+    patient_id: PatientId, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> IdentityPublic:
+    """Identifying details: only for the patient's own centre."""
+    return patients.identity(session, platform, who, patient_id)
+
+
+@router.get("/{patient_id}/events", responses=ERRORS)
+def get_events(patient_id: PatientId, who: CurrentUser, session: DbSession) -> list[EventPublic]:
+    """The patient's timeline: every pathway event, oldest first."""
+    return patients.events(session, who, patient_id)
+
+
+@router.post("/{patient_id}/imaging-requests", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def request_imaging(
+    patient_id: PatientId,
+    body: ImagingRequestCreate,
+    who: CurrentUser,
+    session: DbSession,
+    platform: PlatformDep,
+) -> PatientPublic:
+    return patients.request_imaging(session, platform, who, patient_id, body)
+
+
+@router.post("/{patient_id}/imaging-results", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def record_imaging(
+    patient_id: PatientId,
+    body: ImagingResultCreate,
+    who: CurrentUser,
+    session: DbSession,
+    platform: PlatformDep,
+) -> PatientPublic:
+    return patients.record_imaging(session, platform, who, patient_id, body)
+
+
+@router.post("/{patient_id}/mdt-decisions", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def decide(
+    patient_id: PatientId,
+    body: MdtDecisionCreate,
+    who: CurrentUser,
+    session: DbSession,
+    platform: PlatformDep,
+) -> PatientPublic:
+    """The MDT's decision (a nuclear-medicine physician of the centre)."""
+    return patients.decide(session, platform, who, patient_id, body)
+
+
+@router.post("/{patient_id}/administrations", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def administer(
+    patient_id: PatientId,
+    body: AdministrationCreate,
+    who: CurrentUser,
+    session: DbSession,
+    platform: PlatformDep,
+) -> PatientPublic:
+    """Record a dose given (physician); an expired or out-of-tolerance dose is refused."""
+    return orders.administer(session, platform, who, patient_id, body)
+
+
+@router.post("/{patient_id}/follow-ups", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def follow_up(
+    patient_id: PatientId, body: FollowUpCreate, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> PatientPublic:
+    return patients.follow_up(session, platform, who, patient_id, body)
+
+
+@router.post("/{patient_id}/discontinuation", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def discontinue(
+    patient_id: PatientId,
+    body: DiscontinuationCreate,
+    who: CurrentUser,
+    session: DbSession,
+    platform: PlatformDep,
+) -> PatientPublic:
+    return patients.discontinue(session, platform, who, patient_id, body)
+
+
+@router.post("/{patient_id}/completion", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def complete(
+    patient_id: PatientId, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> PatientPublic:
+    return patients.complete(session, platform, who, patient_id)

@@ -1,0 +1,516 @@
+"""Request and response bodies of the API (pydantic), by family: XCreate in, XPublic out."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from rltnet.files.event_file import EventFile, LaneDelayedFile
+
+T = TypeVar("T")
+Id = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+Text = Field(default="", max_length=500)
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
+MAX_LANE_DELAY = timedelta(days=30)
+
+
+def _in_range(value: datetime) -> datetime:
+    # near datetime's own limits, converting to UTC or adding a cycle's weeks overflows (a 500)
+    if not EARLIEST <= value < LATEST:
+        raise PydanticCustomError("instant_range", "should be in the years 1900 to 2999")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
+"""A moment with its time zone, in a range the service can compute with."""
+
+
+class Body(BaseModel):
+    """Every request body: unknown fields are refused, strings are trimmed, NUL characters refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        where = nul_at(data)
+        if where is not None:
+            raise PydanticCustomError(
+                "nul_character",
+                "{where} holds a NUL character (\\u0000); remove it",
+                {"where": where or "the body"},
+            )
+        return data
+
+
+def nul_at(value: Any, path: str = "") -> str | None:
+    """Where in a JSON value a NUL character is, if anywhere: PostgreSQL cannot store one in text,
+    nor compare text with one (a 500 there; SQLite takes it)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        children: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, list):
+        children = list(enumerate(value))
+    else:
+        return None
+    for key, item in children:
+        where = f"{path}.{key}" if path else str(key)
+        found = where if "\x00" in str(key) else nul_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# -- auth -------------------------------------------------------------------------------------
+
+
+class LoginCreate(Body):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    role: str
+    centre_id: str | None
+
+
+class MePublic(BaseModel):
+    username: str
+    role: str
+    centre_id: str | None
+
+
+class UserCreate(Body):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    password: str = Field(min_length=12, max_length=200)
+    role: Literal["coordinator", "physician", "manufacturer", "analyst", "admin"]
+    centre_id: str | None = Field(default=None, max_length=64)
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    role: str
+    centre_id: str | None
+    active: bool
+
+
+# -- network ----------------------------------------------------------------------------------
+
+
+class CentrePublic(BaseModel):
+    id: str
+    name: str
+    region: str
+    chairs: int
+    products: list[str]
+    time_zone: str
+    latitude: float
+    longitude: float
+    mdt_weekday: str
+    daily_activity_limit_gbq: float
+
+
+class LicencePublic(BaseModel):
+    kind: str
+    covers: list[str]
+    expires_on: date
+    expiring_soon: bool
+
+
+class StaffPublic(BaseModel):
+    id: str
+    centre_id: str
+    role: str
+    weekdays: list[str]
+    licences: list[LicencePublic]
+
+
+# -- patients and their pathway -------------------------------------------------------------
+
+
+class IdentityCreate(Body):
+    name: str = Field(min_length=1, max_length=200)
+    date_of_birth: date
+    hospital_number: str = Field(min_length=1, max_length=40)
+
+
+class PatientCreate(Body):
+    """A referral: the patient's centre, therapy and identifying details (sealed)."""
+
+    centre_id: str = Field(min_length=1, max_length=64)
+    product: str = Field(min_length=1, max_length=64, description="catalogue id or brand")
+    indication: str = Field(min_length=1, max_length=100)
+    weight_kg: float | None = Field(default=None, gt=0, lt=500)
+    identity: IdentityCreate
+    referred_at: Instant | None = None
+    reason: str = Text
+
+
+class PatientPublic(BaseModel):
+    id: str
+    centre_id: str
+    product_id: str
+    indication: str
+    stage: str
+    stage_since: datetime
+    waiting_hours: float
+    next_step: str
+    cycle: int
+    cycles_given: int
+    referred_at: datetime
+
+
+class IdentityPublic(BaseModel):
+    patient_id: str
+    name: str
+    date_of_birth: date
+    hospital_number: str
+
+
+class EventPublic(BaseModel):
+    seq: int
+    move: str
+    at: datetime
+    actor: str
+    reason: str
+    data: dict[str, Any]
+
+
+class ImagingRequestCreate(Body):
+    agent: str = Field(min_length=1, max_length=64, description="imaging agent id or brand")
+    at: Instant | None = None
+    reason: str = Text
+
+
+class ImagingResultCreate(Body):
+    result: Literal["positive", "negative", "inconclusive"]
+    at: Instant | None = None
+    reason: str = Text
+
+
+class MdtDecisionCreate(Body):
+    decision: Literal["approve", "decline", "defer"]
+    at: Instant | None = None
+    reason: str = Text
+
+
+class AdministrationCreate(Body):
+    order_id: str = Id
+    at: Instant
+
+
+class FollowUpCreate(Body):
+    kind: str = Field(min_length=1, max_length=40, description="e.g. 'labs', 'psa', 'toxicity', 'prom'")
+    at: Instant | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class DiscontinuationCreate(Body):
+    reason: Literal["toxicity", "progression", "death", "patient_choice", "ineligible", "other"]
+    at: Instant | None = None
+    note: str = Text
+
+
+# -- orders -----------------------------------------------------------------------------------
+
+
+class OrderCreate(Body):
+    """A dose order for the patient's next cycle; the window follows the label."""
+
+    patient_id: str = Id
+    preferred_at: Instant | None = Field(
+        default=None, description="preferred administration; default: the earliest the label allows"
+    )
+    reduction: str | None = Field(
+        default=None, max_length=100, description="label condition for a reduced dose"
+    )
+    platelets_per_mm3: int | None = Field(default=None, ge=0, le=2_000_000, description="for Zevalin")
+
+
+class OrderAdjust(Body):
+    preferred_at: Instant
+
+
+class OrderCancel(Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ProgressCreate(Body):
+    step: Literal["start_production", "release", "fail_qc", "ship", "deliver", "miss"]
+    at: Instant | None = None
+    reason: str = Text
+
+
+class PlacementPublic(BaseModel):
+    site_id: str
+    batch_id: str
+    calibration_at: datetime
+    calibration_gbq: float
+    released_at: datetime
+    expiry_at: datetime
+    lane_id: str
+    departs_at: datetime
+    arrives_at: datetime
+    shipment_status: str
+    chair: int
+    appointment_at: datetime
+    appointment_end_at: datetime
+    administration_at: datetime
+
+
+class OrderPublic(BaseModel):
+    id: str
+    patient_id: str
+    product_id: str
+    cycle: int
+    centre_id: str
+    earliest_at: datetime
+    latest_at: datetime
+    preferred_at: datetime
+    prescribed_gbq: float
+    reduction: str | None
+    placed_at: datetime
+    status: str
+    confirmed_at: datetime | None
+    waiting_hours: float | None = Field(description="hours awaiting confirmation; None once confirmed")
+    overdue: bool = Field(description="awaiting confirmation for more than the product's target (24 h)")
+    cancellation_fee: str | None
+    plan_note: str | None
+    placement: PlacementPublic | None
+
+
+class CancellationPublic(BaseModel):
+    order: OrderPublic
+    fee: str | None
+    consequence: str
+
+
+# -- logistics --------------------------------------------------------------------------------
+
+
+class DosePublic(BaseModel):
+    """A dose made for an order: its batch, calibration and activity (pseudonyms only)."""
+
+    order_id: str
+    patient_id: str
+    centre_id: str
+    product_id: str
+    cycle: int
+    order_status: str
+    site_id: str
+    batch_id: str
+    calibration_at: datetime
+    calibration_gbq: float = Field(description="activity at calibration, GBq")
+    prescribed_gbq: float = Field(description="activity prescribed at administration, GBq")
+    released_at: datetime
+    expiry_at: datetime
+    dose_of: str | None = Field(description="the order the dose was first filled for, when re-used")
+
+
+class ShipmentPublic(BaseModel):
+    """A dose on its way from the production site to the centre."""
+
+    order_id: str
+    patient_id: str
+    centre_id: str
+    product_id: str
+    site_id: str | None
+    lane_id: str
+    departs_at: datetime
+    eta_at: datetime = Field(description="expected arrival at the centre (the lane's planned arrival)")
+    status: str = Field(description="planned, in transit, delivered or missed")
+
+
+class AppointmentPublic(BaseModel):
+    """A chair booked at the centre for an order's administration."""
+
+    order_id: str
+    patient_id: str
+    centre_id: str
+    product_id: str
+    order_status: str
+    chair: int
+    start_at: datetime
+    end_at: datetime
+    administration_at: datetime
+    delay_reason: str | None
+
+
+# -- administration ---------------------------------------------------------------------------
+
+
+class AuditPublic(BaseModel):
+    """One entry of the append-only audit trail."""
+
+    id: int
+    at: datetime
+    username: str
+    role: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class CentreStageCount(BaseModel):
+    centre_id: str
+    stage: str
+    patients: int
+
+
+class ProductStageCount(BaseModel):
+    product_id: str
+    stage: str
+    patients: int
+
+
+class StatusCount(BaseModel):
+    status: str
+    orders: int
+
+
+class CentreMonthCount(BaseModel):
+    centre_id: str
+    month: str = Field(description="calendar month of the administration, UTC, as YYYY-MM")
+    doses: int
+
+
+class ConfirmationAggregate(BaseModel):
+    awaiting: int = Field(description="orders awaiting the manufacturer's confirmation now")
+    mean_waiting_hours: float | None = Field(description="their mean wait so far, hours; None if none wait")
+    overdue: int = Field(description="of those, waiting longer than the product's target (24 h)")
+    mean_hours_to_confirmation: float | None = Field(
+        description="mean hours from order to confirmation, over every order ever confirmed"
+    )
+
+
+class AggregatesPublic(BaseModel):
+    """De-identified counts for the health system: no patient or order ids."""
+
+    at: datetime
+    patients_by_centre_stage: list[CentreStageCount]
+    patients_by_product_stage: list[ProductStageCount]
+    orders_by_status: list[StatusCount]
+    administered_by_centre_month: list[CentreMonthCount]
+    confirmation: ConfirmationAggregate
+
+
+# -- the plan and disruptions -------------------------------------------------------------------
+
+
+class PlanEntryPublic(BaseModel):
+    """Where and when one open order is made, shipped and given."""
+
+    order_id: str
+    patient_id: str = Field(description="pseudonym")
+    product_id: str
+    centre_id: str
+    site_id: str
+    batch_id: str
+    batch_start_at: datetime
+    lane_id: str
+    departs_at: datetime
+    arrives_at: datetime
+    chair: int
+    appointment_at: datetime
+    administration_at: datetime
+    calibration_gbq: float
+    delay_reason: str | None
+
+
+class UnplannedPublic(BaseModel):
+    order_id: str
+    reason: str
+
+
+class PlanPublic(BaseModel):
+    """The plan in force: the manufacturer sees all of it, a centre its own part."""
+
+    summary: dict[str, Any] = Field(description="key figures, as in `rltnet plan check --summary`")
+    placements: list[PlanEntryPublic]
+    unplanned: list[UnplannedPublic]
+
+
+class ChangePublic(BaseModel):
+    order_id: str
+    kind: str = Field(description="moved | dose re-seated | dose reassigned | unplanned | newly planned")
+    before: str | None
+    after: str | None
+    reason: str
+
+
+class SolverPublic(BaseModel):
+    objective: float
+    bound: float | None
+    gap: float | None
+    status: str
+
+
+class ReplanPublic(BaseModel):
+    """What re-planning changes; written only when `committed`."""
+
+    committed: bool
+    events: list[dict[str, Any]]
+    changes: list[ChangePublic]
+    solver: SolverPublic | None
+
+
+class OptimiseCreate(Body):
+    commit: bool = Field(default=False, description="write the new plan; false shows the changes only")
+
+
+class DisruptionPublic(BaseModel):
+    id: int
+    declared_at: datetime
+    declared_by: str
+    events: list[dict[str, Any]]
+    changed_orders: int
+
+
+class DisruptionCreate(Body):
+    """What failed, in the shape of the event file of `rltnet plan replan` (docs/plan-format.md)."""
+
+    events: list[EventFile] = Field(min_length=1, max_length=200)
+    now: Instant | None = Field(
+        default=None,
+        description="when it is declared (default: the server's clock); new batches start after it",
+    )
+    commit: bool = Field(default=False, description="store the events and write the new plan")
+
+    @model_validator(mode="after")
+    def _plannable(self) -> DisruptionCreate:
+        """Times near datetime's limits, or a delay of centuries, overflow when the plan is
+        re-made around them (a 500): refuse them here, naming the event."""
+        for index, event in enumerate(self.events):
+            for name in ("start", "end"):
+                moment: datetime | None = getattr(event, name, None)
+                if moment is not None and not EARLIEST <= moment < LATEST:
+                    raise PydanticCustomError(
+                        "instant_range",
+                        "events.{index}.{name} should be in the years 1900 to 2999",
+                        {"index": index, "name": name},
+                    )
+            if isinstance(event, LaneDelayedFile) and event.delay > MAX_LANE_DELAY:
+                raise PydanticCustomError(
+                    "delay_range",
+                    "events.{index}.delay is over 30 d; a lane delayed longer is cancelled: declare "
+                    "lane_cancelled for the period",
+                    {"index": index},
+                )
+        return self

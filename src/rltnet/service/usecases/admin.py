@@ -1,0 +1,188 @@
+"""Administration and oversight: users, the audit trail, de-identified aggregates.
+
+Users and the audit trail are for administrators only. The aggregates are for
+analysts and administrators: counts and means over centres, products, stages,
+statuses and months, with no patient or order id in them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from statistics import fmean
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from rltnet.domain.pathway import Move
+from rltnet.service.errors import Forbidden
+from rltnet.service.platform import Platform
+from rltnet.service.schemas import (
+    AggregatesPublic,
+    AuditPublic,
+    CentreMonthCount,
+    CentreStageCount,
+    ConfirmationAggregate,
+    Page,
+    ProductStageCount,
+    StatusCount,
+    UserCreate,
+    UserPublic,
+)
+from rltnet.service.security import Principal, Role
+from rltnet.service.usecases import users
+from rltnet.service.usecases.orders import confirmation_target
+from rltnet.store import tables
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_user(session: Session, platform: Platform, who: Principal, body: UserCreate) -> UserPublic:
+    """A new user (administrators only); the creation is audited, without the password hash."""
+    return users.create(session, platform, who, body)
+
+
+def user_listing(
+    session: Session,
+    who: Principal,
+    *,
+    role: str | None,
+    centre_id: str | None,
+    limit: int,
+    offset: int,
+) -> Page[UserPublic]:
+    """Users by username (administrators only), filtered by role and centre."""
+    found = users.listing(session, who)  # refuses anyone but an administrator
+    if role:
+        found = [u for u in found if u.role == role]
+    if centre_id:
+        found = [u for u in found if u.centre_id == centre_id]
+    return Page(items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset)
+
+
+def audit_trail(
+    session: Session,
+    who: Principal,
+    *,
+    entity: str | None,
+    entity_id: str | None,
+    username: str | None,
+    action: str | None,
+    limit: int,
+    offset: int,
+) -> Page[AuditPublic]:
+    """The audit trail, newest first (administrators only)."""
+    if who.role is not Role.ADMIN:
+        raise Forbidden("the audit trail is read by an administrator")
+    query = select(tables.AuditEntry)
+    if entity:
+        query = query.where(tables.AuditEntry.entity == entity)
+    if entity_id:
+        query = query.where(tables.AuditEntry.entity_id == entity_id)
+    if username:
+        query = query.where(tables.AuditEntry.username == username)
+    if action:
+        query = query.where(tables.AuditEntry.action == action)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(tables.AuditEntry.at.desc(), tables.AuditEntry.id.desc()).limit(limit).offset(offset)
+    )
+    items = [
+        AuditPublic(
+            id=r.id,
+            at=r.at,
+            username=r.username,
+            role=r.role,
+            action=r.action,
+            entity=r.entity,
+            entity_id=r.entity_id,
+            before=r.before,
+            after=r.after,
+        )
+        for r in rows
+    ]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def aggregates(session: Session, platform: Platform, who: Principal) -> AggregatesPublic:
+    """De-identified counts for the health system (analysts and administrators)."""
+    if who.role not in (Role.ANALYST, Role.ADMIN):
+        raise Forbidden("aggregates are for analysts and administrators")
+    patient = tables.Patient
+    by_centre = session.execute(
+        select(patient.centre_id, patient.stage, func.count())
+        .group_by(patient.centre_id, patient.stage)
+        .order_by(patient.centre_id, patient.stage)
+    )
+    by_product = session.execute(
+        select(patient.product_id, patient.stage, func.count())
+        .group_by(patient.product_id, patient.stage)
+        .order_by(patient.product_id, patient.stage)
+    )
+    by_status = session.execute(
+        select(tables.Order.status, func.count()).group_by(tables.Order.status).order_by(tables.Order.status)
+    )
+    return AggregatesPublic(
+        at=now(),
+        patients_by_centre_stage=[
+            CentreStageCount(centre_id=c, stage=s, patients=n) for c, s, n in by_centre
+        ],
+        patients_by_product_stage=[
+            ProductStageCount(product_id=p, stage=s, patients=n) for p, s, n in by_product
+        ],
+        orders_by_status=[StatusCount(status=s, orders=n) for s, n in by_status],
+        administered_by_centre_month=_administered_by_month(session),
+        confirmation=_confirmation(session, platform),
+    )
+
+
+def _month(session: Session, instant: InstrumentedAttribute[datetime]) -> ColumnElement[Any]:
+    """The instant's calendar month in UTC, as 'YYYY-MM', in the database's own dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", instant), "YYYY-MM")
+    return func.strftime("%Y-%m", instant)  # SQLite holds instants as naive UTC
+
+
+def _administered_by_month(session: Session) -> list[CentreMonthCount]:
+    """Doses given, by the patient's centre and the month of the recorded administration."""
+    event = tables.PathwayEventRow
+    month = _month(session, event.at).label("month")
+    rows = session.execute(
+        select(tables.Patient.centre_id, month, func.count())
+        .join(tables.Patient, tables.Patient.id == event.patient_id)
+        .where(event.move == Move.ADMINISTER.value)
+        .group_by(tables.Patient.centre_id, month)
+        .order_by(tables.Patient.centre_id, month)
+    )
+    return [CentreMonthCount(centre_id=c, month=str(m), doses=n) for c, m, n in rows]
+
+
+def _confirmation(session: Session, platform: Platform) -> ConfirmationAggregate:
+    """Orders awaiting confirmation now, overdue against their product's target, and the
+    mean time to confirmation of those confirmed."""
+    at = now()
+    waiting = session.execute(
+        select(tables.Order.product_id, tables.Order.placed_at).where(tables.Order.status == "requested")
+    )
+    hours: list[float] = []
+    overdue = 0
+    for product_id, placed_at in waiting:
+        waited = at - placed_at
+        hours.append(waited.total_seconds() / 3600)
+        target = confirmation_target(platform.catalogue.therapy(product_id))
+        overdue += waited > target
+    confirmed, placed = tables.Order.confirmed_at, tables.Order.placed_at
+    seconds: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = func.extract("epoch", confirmed - placed)
+    else:
+        seconds = (func.julianday(confirmed) - func.julianday(placed)) * 86400
+    mean_seconds = session.scalar(select(func.avg(seconds)).where(confirmed.is_not(None)))
+    return ConfirmationAggregate(
+        awaiting=len(hours),
+        mean_waiting_hours=round(fmean(hours), 1) if hours else None,
+        overdue=overdue,
+        mean_hours_to_confirmation=None if mean_seconds is None else round(float(mean_seconds) / 3600, 2),
+    )

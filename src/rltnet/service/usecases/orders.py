@@ -1,0 +1,494 @@
+"""Dose orders: submit (idempotently), place, confirm, adjust, cancel, follow to the chair.
+
+A submitted order is placed at once (`service.placement`) against the capacities
+the database holds, in the same transaction as the order itself; an order that
+cannot be placed is still taken, with the reason, for the full planner. Each
+order shows how long it has waited for the manufacturer's confirmation, and is
+flagged overdue past the product's confirmation target (24 h).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rltnet.domain.dose import Dose
+from rltnet.domain.errors import InvalidInput
+from rltnet.domain.orders import DoseOrder, first_cycle_window, later_cycle_window
+from rltnet.domain.pathway import Move, PathwayEvent, PatientPathway, Stage
+from rltnet.domain.products import TherapyProduct
+from rltnet.domain.units import Activity, format_instant
+from rltnet.service import audit, pathways
+from rltnet.service.errors import Conflict, Forbidden, NotFound
+from rltnet.service.platform import Platform
+from rltnet.service.schemas import (
+    AdministrationCreate,
+    CancellationPublic,
+    OrderAdjust,
+    OrderCancel,
+    OrderCreate,
+    OrderPublic,
+    Page,
+    PatientPublic,
+    PlacementPublic,
+    ProgressCreate,
+)
+from rltnet.service.security import CENTRE_ROLES, Principal, Role
+from rltnet.service.usecases.patients import public as patient_public
+from rltnet.service.usecases.patients import visible
+from rltnet.store import tables
+
+DEFAULT_CONFIRMATION = timedelta(hours=24)  # the Novartis target, for products without one
+_STEPS = {
+    "start_production": Move.START_PRODUCTION,
+    "release": Move.RELEASE,
+    "fail_qc": Move.FAIL_QC,
+    "ship": Move.SHIP,
+    "deliver": Move.DELIVER,
+    "miss": Move.MISS,
+}
+_SHIPMENT_STATUS = {"ship": "in transit", "deliver": "delivered", "miss": "missed"}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def submit(
+    session: Session, platform: Platform, who: Principal, body: OrderCreate, idempotency_key: str
+) -> tuple[OrderPublic, bool]:
+    """The order for the patient's next cycle, placed at once; `(order, created)`.
+
+    The same idempotency key with the same body returns the order already taken
+    (created False); with a different body it is a conflict.
+    """
+    if who.role is not Role.COORDINATOR:
+        raise Forbidden("orders are placed by a coordinator of the patient's centre")
+    digest = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    # one order at a time per patient: a resent request waits here for the first to commit,
+    # then finds its key taken (PostgreSQL; on SQLite every write transaction is serial)
+    session.get(tables.Patient, body.patient_id, with_for_update=True)
+    existing = _by_key(session, idempotency_key)
+    if existing is not None:
+        return _replay(session, platform, who, existing, digest), False
+    patient = visible(session, who, body.patient_id)
+    product = platform.catalogue.therapy(patient.product_id)
+    pathway = pathways.load(session, patient, platform.catalogue)
+    at = now()
+    earliest, latest = _window(platform, pathway, product, at)
+    preferred = body.preferred_at or earliest
+    if not earliest <= preferred <= latest:
+        raise InvalidInput(
+            f"preferred_at {format_instant(preferred)} is outside the window the label allows for this "
+            f"cycle: {format_instant(earliest)} to {format_instant(latest)}; choose a time inside it"
+        )
+    order_id = "O-" + secrets.token_hex(5).upper()
+    prescribed = _prescription(product, patient, body.reduction, body.platelets_per_mm3)
+    cycle_at = pathway.current
+    if cycle_at.stage is not Stage.CYCLE_PLANNED and cycle_at.stage is not Stage.QC_FAILED:
+        pathways.record(
+            session, patient, pathway, PathwayEvent(Move.PLAN_CYCLE, at, who.username, planned_at=preferred)
+        )
+    pathways.record(
+        session,
+        patient,
+        pathway,
+        PathwayEvent(Move.ORDER, at, who.username, order_id=order_id, reduction=body.reduction),
+    )
+    order = DoseOrder(
+        order_id=order_id,
+        patient_id=patient.id,
+        product_id=product.product_id,
+        cycle=pathway.current.cycle,
+        centre_id=patient.centre_id,
+        earliest_at=earliest,
+        latest_at=latest,
+        preferred_at=preferred,
+        prescribed=prescribed,
+        placed_at=at,
+        weight_kg=patient.weight_kg,
+    )
+    row = tables.Order(
+        id=order_id,
+        idempotency_key=idempotency_key,
+        request_digest=digest,
+        patient_id=patient.id,
+        product_id=product.product_id,
+        cycle=order.cycle,
+        centre_id=patient.centre_id,
+        earliest_at=earliest,
+        latest_at=latest,
+        preferred_at=preferred,
+        prescribed_bq=prescribed.bq,
+        reduction=body.reduction,
+        weight_kg=patient.weight_kg,
+        placed_at=at,
+        placed_by=who.username,
+        status="requested",
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:  # the same key, submitted at the same moment by another request
+        session.rollback()
+        existing = _by_key(session, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(session, platform, who, existing, digest), False
+    placed = platform.placer.place(session, order, at)
+    row.plan_note = placed if isinstance(placed, str) else None
+    audit.record(session, who, "order", "order", order_id, after=audit.snapshot(row))
+    answer = public(session, row, platform)
+    session.commit()  # the last statement: no connection is held past it
+    return answer, True
+
+
+def _by_key(session: Session, key: str) -> tables.Order | None:
+    return session.scalars(select(tables.Order).where(tables.Order.idempotency_key == key)).first()
+
+
+def _replay(
+    session: Session, platform: Platform, who: Principal, order: tables.Order, digest: str
+) -> OrderPublic:
+    if order.request_digest != digest:
+        raise Conflict("this Idempotency-Key was used for a different order; use a new key for a new order")
+    if not who.sees_centre(order.centre_id):
+        raise NotFound("order", order.id)
+    answer = public(session, order, platform)
+    session.rollback()  # end the read: no connection is held past it
+    return answer
+
+
+def _window(
+    platform: Platform, pathway: PatientPathway, product: TherapyProduct, at: datetime
+) -> tuple[datetime, datetime]:
+    """The cycle's administration window: the label's interval after the previous cycle, or
+    for a first cycle as soon as the order lead time allows; never sooner than the lead
+    time from now."""
+    state = pathway.current
+    allowed = {Stage.MDT_APPROVED, Stage.FOLLOW_UP, Stage.CYCLE_PLANNED, Stage.QC_FAILED, Stage.MISSED}
+    if state.stage not in allowed:
+        raise InvalidInput(
+            f"the patient is at stage {state.stage.value!r}; an order needs MDT approval "
+            f"(or follow-up after a cycle): {pathways.NEXT_STEP_OWNER[state.stage]}"
+        )
+    lead = product.ordering.lead_time or timedelta(0)
+    if state.last_administered_at is None:
+        earliest, latest = first_cycle_window(product, at)
+    else:
+        earliest, latest = later_cycle_window(product, state.last_administered_at)
+    earliest = max(earliest, at + lead)
+    if earliest > latest:
+        raise InvalidInput(
+            f"too late to order this cycle: with the {lead.days}-day order lead time the earliest "
+            f"administration is {format_instant(earliest)}, after the cycle's window closes at "
+            f"{format_instant(latest)}; discuss a delayed cycle with the physician"
+        )
+    return earliest, latest
+
+
+def _prescription(
+    product: TherapyProduct, patient: tables.Patient, reduction: str | None, platelets: int | None
+) -> Activity:
+    if reduction is not None:
+        if product.reduction is None:
+            raise InvalidInput(f"the {product.brand} label has no reduced dose; order without 'reduction'")
+        return product.reduction.activity
+    return product.prescribe(patient.weight_kg, platelets)
+
+
+def confirmation_target(product: TherapyProduct) -> timedelta:
+    """How long an order may wait for the manufacturer's confirmation before it is flagged."""
+    return product.ordering.confirmation_target or DEFAULT_CONFIRMATION
+
+
+def public(
+    session: Session, row: tables.Order, platform: Platform, at: datetime | None = None
+) -> OrderPublic:
+    at = at or now()
+    target = confirmation_target(platform.catalogue.therapy(row.product_id))
+    waiting = None
+    if row.status == "requested":
+        waiting = round((at - row.placed_at).total_seconds() / 3600, 1)
+    return OrderPublic(
+        id=row.id,
+        patient_id=row.patient_id,
+        product_id=row.product_id,
+        cycle=row.cycle,
+        centre_id=row.centre_id,
+        earliest_at=row.earliest_at,
+        latest_at=row.latest_at,
+        preferred_at=row.preferred_at,
+        prescribed_gbq=row.prescribed_bq / 1e9,
+        reduction=row.reduction,
+        placed_at=row.placed_at,
+        status=row.status,
+        confirmed_at=row.confirmed_at,
+        waiting_hours=waiting,
+        overdue=row.status == "requested" and at - row.placed_at > target,
+        cancellation_fee=row.cancellation_fee,
+        plan_note=row.plan_note,
+        placement=placement_of(session, row.id),
+    )
+
+
+def placement_of(session: Session, order_id: str) -> PlacementPublic | None:
+    found = session.execute(
+        select(tables.Dose, tables.Shipment, tables.Appointment)
+        .join(tables.Shipment, tables.Shipment.order_id == tables.Dose.order_id)
+        .join(tables.Appointment, tables.Appointment.order_id == tables.Dose.order_id)
+        .where(tables.Dose.order_id == order_id)
+    ).first()
+    if found is None:
+        return None
+    dose, shipment, appointment = found
+    return PlacementPublic(
+        site_id=dose.site_id,
+        batch_id=dose.batch_id,
+        calibration_at=dose.calibration_at,
+        calibration_gbq=dose.calibration_bq / 1e9,
+        released_at=dose.released_at,
+        expiry_at=dose.expiry_at,
+        lane_id=shipment.lane_id,
+        departs_at=shipment.departs_at,
+        arrives_at=shipment.arrives_at,
+        shipment_status=shipment.status,
+        chair=appointment.chair,
+        appointment_at=appointment.start_at,
+        appointment_end_at=appointment.end_at,
+        administration_at=appointment.administration_at,
+    )
+
+
+def listing(
+    session: Session,
+    platform: Platform,
+    who: Principal,
+    *,
+    status: str | None,
+    centre_id: str | None,
+    product_id: str | None,
+    overdue: bool | None,
+    limit: int,
+    offset: int,
+) -> Page[OrderPublic]:
+    if who.role is Role.ANALYST:
+        raise Forbidden("analysts see de-identified aggregates only: GET /api/v1/aggregates")
+    query = select(tables.Order)
+    if who.role in CENTRE_ROLES:
+        query = query.where(tables.Order.centre_id == who.centre_id)
+    if centre_id:
+        query = query.where(tables.Order.centre_id == centre_id)
+    if status:
+        query = query.where(tables.Order.status == status)
+    if product_id:
+        query = query.where(tables.Order.product_id == product_id)
+    if overdue is not None:
+        late = or_(
+            *(
+                (tables.Order.product_id == product.product_id)
+                & (tables.Order.placed_at < now() - confirmation_target(product))
+                for product in platform.catalogue.therapies.values()
+            )
+        )
+        waiting = (tables.Order.status == "requested") & late
+        query = query.where(waiting if overdue else ~waiting)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(tables.Order.placed_at, tables.Order.id).limit(limit).offset(offset)
+    )
+    at = now()
+    return Page(
+        items=[public(session, r, platform, at) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def get(session: Session, platform: Platform, who: Principal, order_id: str) -> OrderPublic:
+    return public(session, _visible(session, who, order_id), platform)
+
+
+def _visible(session: Session, who: Principal, order_id: str) -> tables.Order:
+    if who.role is Role.ANALYST:
+        raise Forbidden("analysts see de-identified aggregates only: GET /api/v1/aggregates")
+    row = session.get(tables.Order, order_id)
+    if row is None or not who.sees_centre(row.centre_id):
+        raise NotFound("order", order_id)
+    return row
+
+
+def _advance(
+    session: Session, platform: Platform, who: Principal, row: tables.Order, event: PathwayEvent
+) -> None:
+    patient = session.get(tables.Patient, row.patient_id)
+    if patient is None:
+        raise NotFound("patient", row.patient_id)
+    pathway = pathways.load(session, patient, platform.catalogue)
+    if pathway.current.order_id != row.id:
+        raise Conflict(
+            f"order {row.id} is not the patient's current order (that is {pathway.current.order_id}); "
+            f"it was cancelled or replaced"
+        )
+    pathways.record(session, patient, pathway, event)
+
+
+def confirm(session: Session, platform: Platform, who: Principal, order_id: str) -> OrderPublic:
+    if who.role is not Role.MANUFACTURER:
+        raise Forbidden("orders are confirmed by the manufacturer")
+    row = _visible(session, who, order_id)
+    if row.status != "requested":
+        raise Conflict(f"order {order_id} is {row.status}; only a requested order can be confirmed")
+    before = audit.snapshot(row)
+    at = now()
+    _advance(session, platform, who, row, PathwayEvent(Move.CONFIRM, at, who.username))
+    row.status, row.confirmed_at = "confirmed", at
+    audit.record(session, who, "confirm", "order", order_id, before, audit.snapshot(row))
+    session.commit()
+    return public(session, row, platform)
+
+
+def adjust(
+    session: Session, platform: Platform, who: Principal, order_id: str, body: OrderAdjust
+) -> OrderPublic:
+    """A new preferred time: the dose is placed again; a confirmed order needs confirming again.
+    Not once its batch has started."""
+    row = _centre_order(session, who, order_id)
+    dose = session.get(tables.Dose, order_id)
+    at = now()
+    if dose is not None and dose.calibration_at <= at:
+        raise Conflict(f"the dose of order {order_id} is already in production; it cannot be moved")
+    if not row.earliest_at <= body.preferred_at <= row.latest_at:
+        raise InvalidInput(
+            f"preferred_at {format_instant(body.preferred_at)} is outside the order's window "
+            f"{format_instant(row.earliest_at)} to {format_instant(row.latest_at)}; choose a time inside it"
+        )
+    before = audit.snapshot(row)
+    platform.placer.release(session, order_id, row.prescribed_bq)
+    row.preferred_at, row.status, row.confirmed_at = body.preferred_at, "requested", None
+    order = domain_order(row)
+    placed = platform.placer.place(session, order, at)
+    row.plan_note = placed if isinstance(placed, str) else None
+    audit.record(session, who, "adjust", "order", order_id, before, audit.snapshot(row))
+    session.commit()
+    return public(session, row, platform)
+
+
+def cancel(
+    session: Session, platform: Platform, who: Principal, order_id: str, body: OrderCancel
+) -> CancellationPublic:
+    """Cancel under the product's cancellation terms; the fee, if any, is shown."""
+    row = _centre_order(session, who, order_id)
+    if row.status in ("cancelled", "administered"):
+        raise Conflict(f"order {order_id} is {row.status}; it cannot be cancelled")
+    product = platform.catalogue.therapy(row.product_id)
+    dose = session.get(tables.Dose, order_id)
+    at = now()
+    fee = product.ordering.cancellation_fee(at, dose.calibration_at) if dose is not None else None
+    before = audit.snapshot(row)
+    _advance(session, platform, who, row, PathwayEvent(Move.CANCEL_ORDER, at, who.username, body.reason))
+    platform.placer.release(session, order_id, row.prescribed_bq)
+    row.status, row.cancelled_at, row.cancellation_fee = "cancelled", at, fee
+    audit.record(session, who, "cancel", "order", order_id, before, audit.snapshot(row))
+    session.commit()
+    if fee is None:
+        consequence = (
+            "cancelled; no cancellation terms apply"
+            if dose is None
+            else (f"cancelled; {product.brand} publishes no cancellation fee")
+        )
+    else:
+        consequence = f"cancelled; fee under the {product.brand} terms: {fee}"
+    return CancellationPublic(order=public(session, row, platform), fee=fee, consequence=consequence)
+
+
+def _centre_order(session: Session, who: Principal, order_id: str) -> tables.Order:
+    if who.role is not Role.COORDINATOR:
+        raise Forbidden("orders are adjusted and cancelled by a coordinator of the patient's centre")
+    return _visible(session, who, order_id)
+
+
+def progress(
+    session: Session, platform: Platform, who: Principal, order_id: str, body: ProgressCreate
+) -> OrderPublic:
+    """The dose's journey: production, QC, shipping, delivery (manufacturer); a missed dose
+    (centre)."""
+    manufacturer_steps = {"start_production", "release", "fail_qc", "ship", "deliver"}
+    if body.step in manufacturer_steps and who.role is not Role.MANUFACTURER:
+        raise Forbidden(f"'{body.step}' is recorded by the manufacturer")
+    if body.step == "miss" and who.role not in CENTRE_ROLES:
+        raise Forbidden("a missed dose is recorded by the patient's centre")
+    row = _visible(session, who, order_id)
+    before = audit.snapshot(row)
+    _advance(
+        session,
+        platform,
+        who,
+        row,
+        PathwayEvent(_STEPS[body.step], body.at or now(), who.username, body.reason),
+    )
+    shipment = session.get(tables.Shipment, order_id)
+    if shipment is not None and body.step in _SHIPMENT_STATUS:
+        shipment.status = _SHIPMENT_STATUS[body.step]
+    if body.step in ("fail_qc", "miss"):
+        row.status = "failed" if body.step == "fail_qc" else "missed"
+    audit.record(session, who, body.step, "order", order_id, before, audit.snapshot(row))
+    session.commit()
+    return public(session, row, platform)
+
+
+def administer(
+    session: Session, platform: Platform, who: Principal, patient_id: str, body: AdministrationCreate
+) -> PatientPublic:
+    """Record the dose given; the domain refuses an expired or out-of-tolerance dose."""
+    if who.role is not Role.PHYSICIAN:
+        raise Forbidden("an administration is recorded by a nuclear-medicine physician")
+    patient = visible(session, who, patient_id)
+    if who.centre_id != patient.centre_id:
+        raise NotFound("patient", patient_id)
+    row = session.get(tables.Order, body.order_id)
+    dose_row = session.get(tables.Dose, body.order_id)
+    if row is None or row.patient_id != patient_id or dose_row is None:
+        raise NotFound("placed order of this patient", body.order_id)
+    product = platform.catalogue.therapy(row.product_id)
+    dose = Dose(
+        dose_id=f"dose-{row.id}",
+        product=product,
+        batch_id=dose_row.batch_id,
+        calibration_at=dose_row.calibration_at,
+        calibration_activity=Activity(dose_row.calibration_bq),
+        expiry_at=dose_row.expiry_at,
+        prescribed=Activity(row.prescribed_bq),
+        released_at=dose_row.released_at,
+    )
+    before = audit.snapshot(row)
+    pathway = pathways.load(session, patient, platform.catalogue)
+    pathways.record(
+        session, patient, pathway, PathwayEvent(Move.ADMINISTER, body.at, who.username, dose=dose)
+    )
+    row.status = "administered"
+    audit.record(session, who, "administer", "order", row.id, before, audit.snapshot(row))
+    session.commit()
+    return patient_public(patient)
+
+
+def domain_order(row: tables.Order) -> DoseOrder:
+    """The stored order as the domain's `DoseOrder`."""
+    return DoseOrder(
+        order_id=row.id,
+        patient_id=row.patient_id,
+        product_id=row.product_id,
+        cycle=row.cycle,
+        centre_id=row.centre_id,
+        earliest_at=row.earliest_at,
+        latest_at=row.latest_at,
+        preferred_at=row.preferred_at,
+        prescribed=Activity(row.prescribed_bq),
+        placed_at=row.placed_at,
+        weight_kg=row.weight_kg,
+        confirmed=row.status == "confirmed",
+    )

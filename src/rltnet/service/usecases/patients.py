@@ -1,0 +1,274 @@
+"""Patients and their pathway: referral, imaging, MDT, administration, follow-up, ending.
+
+Each function checks who may do it, moves the pathway through the domain's state
+machine (never around it), writes the audit trail and commits, in one transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rltnet.domain.errors import InvalidInput
+from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, PatientPathway, Stage
+from rltnet.domain.products import PerKgActivity
+from rltnet.service import audit, pathways
+from rltnet.service.errors import Forbidden, NotFound
+from rltnet.service.platform import Platform
+from rltnet.service.schemas import (
+    DiscontinuationCreate,
+    EventPublic,
+    FollowUpCreate,
+    IdentityPublic,
+    ImagingRequestCreate,
+    ImagingResultCreate,
+    MdtDecisionCreate,
+    Page,
+    PatientCreate,
+    PatientPublic,
+)
+from rltnet.service.security import CENTRE_ROLES, Principal, Role
+from rltnet.store import tables
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def visible(session: Session, who: Principal, patient_id: str) -> tables.Patient:
+    """The patient if the caller may see them; otherwise `NotFound` (not told apart)."""
+    patient = session.get(tables.Patient, patient_id)
+    if patient is None or not who.sees_centre(patient.centre_id):
+        raise NotFound("patient", patient_id)
+    return patient
+
+
+def public(patient: tables.Patient, at: datetime | None = None) -> PatientPublic:
+    at = at or now()
+    return PatientPublic(
+        id=patient.id,
+        centre_id=patient.centre_id,
+        product_id=patient.product_id,
+        indication=patient.indication,
+        stage=patient.stage,
+        stage_since=patient.stage_since,
+        waiting_hours=round((at - patient.stage_since).total_seconds() / 3600, 1),
+        next_step=pathways.NEXT_STEP_OWNER[Stage(patient.stage)],
+        cycle=patient.cycle,
+        cycles_given=patient.cycles_given,
+        referred_at=patient.referred_at,
+    )
+
+
+def refer(session: Session, platform: Platform, who: Principal, body: PatientCreate) -> PatientPublic:
+    """A new patient, referred for a therapy at a centre, with sealed identifying details."""
+    if who.role is not Role.COORDINATOR or who.centre_id != body.centre_id:
+        raise Forbidden("a referral is made by a coordinator of the patient's centre")
+    centre = platform.network.centres.get(body.centre_id)
+    if centre is None:
+        raise NotFound("centre", body.centre_id)
+    product = platform.catalogue.therapy(body.product)
+    if product.product_id not in centre.products:
+        raise InvalidInput(
+            f"{centre.name} does not give {product.brand}; refer to a centre that does, or choose one of: "
+            f"{', '.join(centre.products)}"
+        )
+    if isinstance(product.activity, PerKgActivity) and body.weight_kg is None:
+        raise InvalidInput(f"{product.brand} is dosed per kg: give weight_kg")
+    at = body.referred_at or now()
+    patient_id = "P-" + secrets.token_hex(5).upper()
+    pathway = PatientPathway(patient_id, product)
+    patient = tables.Patient(
+        id=patient_id,
+        centre_id=centre.centre_id,
+        product_id=product.product_id,
+        indication=body.indication,
+        stage=Stage.REFERRED.value,
+        stage_since=at,
+        referred_at=at,
+        weight_kg=body.weight_kg,
+        events=0,
+        cycle=0,
+        cycles_given=0,
+    )
+    session.add(patient)
+    session.flush()  # the patient row first: its events and identity refer to it
+    pathways.record(session, patient, pathway, PathwayEvent(Move.REFER, at, who.username, body.reason))
+    session.add(
+        tables.PatientIdentity(
+            patient_id=patient_id, sealed=platform.sealer.seal(body.identity.model_dump(mode="json"))
+        )
+    )
+    audit.record(session, who, "refer", "patient", patient_id, after=audit.snapshot(patient))
+    session.commit()
+    return public(patient)
+
+
+def listing(
+    session: Session,
+    who: Principal,
+    *,
+    centre_id: str | None,
+    stage: str | None,
+    product_id: str | None,
+    limit: int,
+    offset: int,
+) -> Page[PatientPublic]:
+    if who.role is Role.ANALYST:
+        raise Forbidden("analysts see de-identified aggregates only: GET /api/v1/aggregates")
+    query = select(tables.Patient)
+    if who.role in CENTRE_ROLES:
+        query = query.where(tables.Patient.centre_id == who.centre_id)
+    if centre_id:
+        query = query.where(tables.Patient.centre_id == centre_id)
+    if stage:
+        query = query.where(tables.Patient.stage == stage)
+    if product_id:
+        query = query.where(tables.Patient.product_id == product_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(tables.Patient.stage_since, tables.Patient.id).limit(limit).offset(offset)
+    )
+    at = now()
+    return Page(items=[public(p, at) for p in rows], total=total, limit=limit, offset=offset)
+
+
+def identity(session: Session, platform: Platform, who: Principal, patient_id: str) -> IdentityPublic:
+    patient = visible(session, who, patient_id)
+    if not who.sees_identity(patient.centre_id):
+        raise Forbidden("identifying details are shown only to the patient's own centre")
+    sealed = session.get(tables.PatientIdentity, patient_id)
+    if sealed is None:
+        raise NotFound("identity of patient", patient_id)
+    details = platform.sealer.open(sealed.sealed)
+    return IdentityPublic(patient_id=patient_id, **details)
+
+
+def events(session: Session, who: Principal, patient_id: str) -> list[EventPublic]:
+    visible(session, who, patient_id)
+    rows = session.scalars(
+        select(tables.PathwayEventRow)
+        .where(tables.PathwayEventRow.patient_id == patient_id)
+        .order_by(tables.PathwayEventRow.seq)
+    )
+    return [
+        EventPublic(seq=r.seq, move=r.move, at=r.at, actor=r.actor, reason=r.reason, data=r.data or {})
+        for r in rows
+    ]
+
+
+def _move(
+    session: Session,
+    platform: Platform,
+    who: Principal,
+    patient_id: str,
+    roles: Sequence[Role],
+    build: Any,
+    action: str,
+) -> PatientPublic:
+    """Load the patient's pathway, apply the event `build(pathway)` makes, audit, commit."""
+    if who.role not in roles:
+        raise Forbidden(f"{action.replace('_', ' ')} is done by: {', '.join(r.value for r in roles)}")
+    patient = visible(session, who, patient_id)
+    if who.role in CENTRE_ROLES and who.centre_id != patient.centre_id:
+        raise NotFound("patient", patient_id)
+    before = audit.snapshot(patient)
+    pathway = pathways.load(session, patient, platform.catalogue)
+    pathways.record(session, patient, pathway, build(pathway))
+    audit.record(session, who, action, "patient", patient_id, before, audit.snapshot(patient))
+    session.commit()
+    return public(patient)
+
+
+def request_imaging(
+    session: Session, platform: Platform, who: Principal, patient_id: str, body: ImagingRequestCreate
+) -> PatientPublic:
+    agent = platform.catalogue.imaging_agent(body.agent)
+
+    def build(pathway: PatientPathway) -> PathwayEvent:
+        if agent.product_id not in pathway.product.eligibility.imaging_agents:
+            raise InvalidInput(
+                f"{agent.brand} does not prove eligibility for {pathway.product.brand}; use one of: "
+                f"{', '.join(pathway.product.eligibility.imaging_agents) or 'none (no imaging needed)'}"
+            )
+        reason = body.reason or f"{agent.brand} PET requested"
+        return PathwayEvent(Move.REQUEST_IMAGING, body.at or now(), who.username, reason)
+
+    return _move(session, platform, who, patient_id, (Role.COORDINATOR,), build, "request_imaging")
+
+
+_RESULT = {
+    "positive": Move.RECORD_POSITIVE,
+    "negative": Move.RECORD_NEGATIVE,
+    "inconclusive": Move.RECORD_INCONCLUSIVE,
+}
+_DECISION = {"approve": Move.APPROVE, "decline": Move.DECLINE, "defer": Move.DEFER}
+
+
+def record_imaging(
+    session: Session, platform: Platform, who: Principal, patient_id: str, body: ImagingResultCreate
+) -> PatientPublic:
+    def build(_: PatientPathway) -> PathwayEvent:
+        return PathwayEvent(_RESULT[body.result], body.at or now(), who.username, body.reason)
+
+    return _move(
+        session, platform, who, patient_id, (Role.COORDINATOR, Role.PHYSICIAN), build, "record_imaging"
+    )
+
+
+def decide(
+    session: Session, platform: Platform, who: Principal, patient_id: str, body: MdtDecisionCreate
+) -> PatientPublic:
+    def build(_: PatientPathway) -> PathwayEvent:
+        return PathwayEvent(_DECISION[body.decision], body.at or now(), who.username, body.reason)
+
+    return _move(session, platform, who, patient_id, (Role.PHYSICIAN,), build, "mdt_decision")
+
+
+def follow_up(
+    session: Session, platform: Platform, who: Principal, patient_id: str, body: FollowUpCreate
+) -> PatientPublic:
+    """A follow-up record; the first after an administration starts the follow-up stage."""
+    if who.role not in CENTRE_ROLES:
+        raise Forbidden("follow-up is recorded by the patient's centre")
+    patient = visible(session, who, patient_id)
+    if who.centre_id != patient.centre_id:
+        raise NotFound("patient", patient_id)
+    at = body.at or now()
+    session.add(
+        tables.FollowUp(patient_id=patient_id, cycle=patient.cycle, at=at, kind=body.kind, data=body.data)
+    )
+    if patient.stage == Stage.ADMINISTERED.value:
+        pathway = pathways.load(session, patient, platform.catalogue)
+        pathways.record(
+            session, patient, pathway, PathwayEvent(Move.START_FOLLOW_UP, at, who.username, body.kind)
+        )
+    audit.record(
+        session, who, "follow_up", "patient", patient_id, after={"kind": body.kind, "data": body.data}
+    )
+    session.commit()
+    return public(patient)
+
+
+def discontinue(
+    session: Session, platform: Platform, who: Principal, patient_id: str, body: DiscontinuationCreate
+) -> PatientPublic:
+    def build(_: PatientPathway) -> PathwayEvent:
+        reason = DiscontinuationReason(body.reason)
+        return PathwayEvent(
+            Move.DISCONTINUE, body.at or now(), who.username, body.note, discontinuation=reason
+        )
+
+    return _move(session, platform, who, patient_id, (Role.PHYSICIAN,), build, "discontinue")
+
+
+def complete(session: Session, platform: Platform, who: Principal, patient_id: str) -> PatientPublic:
+    def build(_: PatientPathway) -> PathwayEvent:
+        return PathwayEvent(Move.COMPLETE, now(), who.username, "all cycles given")
+
+    return _move(session, platform, who, patient_id, (Role.PHYSICIAN, Role.COORDINATOR), build, "complete")

@@ -1,0 +1,65 @@
+"""Helpers for the service tests: the test users, and a clinic that walks patients along."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+PASSWORD = "correct-horse-battery-staple"
+Headers = dict[str, str]
+
+# username: (role, centre)
+USERS: dict[str, tuple[str, str | None]] = {
+    "coord-leeds": ("coordinator", "leeds"),
+    "doc-leeds": ("physician", "leeds"),
+    "coord-london": ("coordinator", "london"),
+    "doc-london": ("physician", "london"),
+    "maker": ("manufacturer", None),
+    "analyst": ("analyst", None),
+    "admin": ("admin", None),
+}
+
+
+class Clinic:
+    """Walks patients along the pathway through the API, as a centre would."""
+
+    def __init__(self, client: TestClient, auth: dict[str, Headers]) -> None:
+        self.client = client
+        self.auth = auth
+
+    def call(self, method: str, path: str, user: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, f"/api/v1{path}", headers=self.auth[user], **kwargs)
+        assert response.status_code < 300, (
+            f"{method} {path} as {user}: {response.status_code} {response.text}"
+        )
+        return response.json() if response.content else None
+
+    def refer(self, centre: str = "leeds", product: str = "Pluvicto") -> str:
+        body = {
+            "centre_id": centre,
+            "product": product,
+            "indication": "mCRPC" if product == "Pluvicto" else "GEP-NET",
+            "identity": {"name": "Test Patient", "date_of_birth": "1955-05-05", "hospital_number": "T-1"},
+        }
+        patient: str = self.call("POST", "/patients", f"coord-{centre}", json=body)["id"]
+        return patient
+
+    def approve(self, centre: str = "leeds", product: str = "Pluvicto") -> str:
+        patient = self.refer(centre, product)
+        agent = "Locametz" if product == "Pluvicto" else "NETSPOT"
+        self.call("POST", f"/patients/{patient}/imaging-requests", f"coord-{centre}", json={"agent": agent})
+        self.call(
+            "POST", f"/patients/{patient}/imaging-results", f"coord-{centre}", json={"result": "positive"}
+        )
+        self.call("POST", f"/patients/{patient}/mdt-decisions", f"doc-{centre}", json={"decision": "approve"})
+        return patient
+
+    def order(self, patient: str, centre: str = "leeds", **body: Any) -> dict[str, Any]:
+        key = f"test-{secrets.token_hex(8)}"
+        headers = {**self.auth[f"coord-{centre}"], "Idempotency-Key": key}
+        response = self.client.post("/api/v1/orders", headers=headers, json={"patient_id": patient, **body})
+        assert response.status_code == 201, response.text
+        order: dict[str, Any] = response.json()
+        return order

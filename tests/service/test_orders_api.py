@@ -1,0 +1,76 @@
+"""Dose orders through the API: taken once per idempotency key, placed at once, confirmed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from clinic import Clinic, Headers
+from fastapi.testclient import TestClient
+
+from rltnet.service.platform import Platform
+from rltnet.store import tables
+
+
+def test_an_approved_patients_order_is_placed_at_once(clinic: Clinic) -> None:
+    patient = clinic.approve("leeds", "Pluvicto")
+    order = clinic.order(patient)
+    placement = order["placement"]
+    assert order["status"] == "requested"
+    assert placement is not None
+    assert order["earliest_at"] <= placement["administration_at"] <= order["latest_at"]
+    assert placement["arrives_at"] < placement["appointment_at"]
+    timeline = clinic.call("GET", f"/patients/{patient}/events", "coord-leeds")
+    assert [e["move"] for e in timeline][-2:] == ["plan_cycle", "order"]
+
+
+def test_the_same_idempotency_key_gives_the_same_order_once(
+    client: TestClient, clinic: Clinic, auth: dict[str, Headers]
+) -> None:
+    patient = clinic.approve("leeds", "Pluvicto")
+    headers = {**auth["coord-leeds"], "Idempotency-Key": f"same-{patient}"}
+    first = client.post("/api/v1/orders", headers=headers, json={"patient_id": patient})
+    again = client.post("/api/v1/orders", headers=headers, json={"patient_id": patient})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    other = client.post(
+        "/api/v1/orders", headers=headers, json={"patient_id": patient, "reduction": "renal toxicity"}
+    )
+    assert other.status_code == 409
+    assert "different order" in other.json()["detail"]
+
+
+def test_a_manufacturer_confirms_and_the_waiting_time_stops(clinic: Clinic) -> None:
+    patient = clinic.approve("leeds", "Pluvicto")
+    order = clinic.order(patient)
+    assert order["waiting_hours"] is not None and order["overdue"] is False
+    confirmed = clinic.call("POST", f"/orders/{order['id']}/confirmation", "maker")
+    assert confirmed["status"] == "confirmed"
+    assert confirmed["waiting_hours"] is None
+
+
+def test_identity_is_shown_to_the_patients_own_centre_only(
+    client: TestClient, clinic: Clinic, auth: dict[str, Headers]
+) -> None:
+    patient = clinic.refer("leeds")
+    own = client.get(f"/api/v1/patients/{patient}/identity", headers=auth["coord-leeds"])
+    assert own.status_code == 200 and own.json()["name"] == "Test Patient"
+    assert client.get(f"/api/v1/patients/{patient}/identity", headers=auth["maker"]).status_code == 403
+    assert client.get(f"/api/v1/patients/{patient}/identity", headers=auth["coord-london"]).status_code == 404
+
+
+def test_an_order_waiting_past_24_hours_is_flagged_to_both_sides(clinic: Clinic, platform: Platform) -> None:
+    order = clinic.order(clinic.approve("leeds", "Pluvicto"))
+    with platform.sessions() as session:
+        row = session.get(tables.Order, order["id"])
+        assert row is not None
+        row.placed_at = datetime.now(UTC) - timedelta(hours=25)
+        session.commit()
+    for user in ("coord-leeds", "maker"):
+        seen = clinic.call("GET", f"/orders/{order['id']}", user)
+        assert seen["overdue"] is True and seen["waiting_hours"] >= 25
+        flagged = clinic.call("GET", "/orders?overdue=true&limit=500", user)["items"]
+        assert order["id"] in {o["id"] for o in flagged}
+        on_time = clinic.call("GET", "/orders?overdue=false&limit=500", user)["items"]
+        assert order["id"] not in {o["id"] for o in on_time}
+    clinic.call("POST", f"/orders/{order['id']}/confirmation", "maker")
+    assert clinic.call("GET", f"/orders/{order['id']}", "coord-leeds")["overdue"] is False
