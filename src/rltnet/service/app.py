@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     if platform is not None:
         app.state.platform = platform
-    errors.install(app)
+    from rltnet.web.app import install as install_workspace  # the pages: an outer ring on the API
+
+    install_workspace(app)  # also maps errors: JSON for the API, pages for the rest
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 

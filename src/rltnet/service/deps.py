@@ -40,6 +40,27 @@ def database(platform: PlatformDep) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(database)]
 
 
+def who_holds(session: Session, token: str) -> Principal | None:
+    """The user a live token belongs to, or None (unknown, revoked, expired, user inactive).
+
+    The read is ended, so the connection goes back to the pool: FastAPI runs the
+    endpoint on another thread, and a request must not hold a connection while it
+    waits for one.
+    """
+    found = session.execute(
+        select(tables.Token, tables.User)
+        .join(tables.User, tables.User.id == tables.Token.user_id)
+        .where(tables.Token.token_hash == token_hash(token))
+    ).first()
+    who = None
+    if found is not None:
+        token_row, user = found
+        if not token_row.revoked and token_row.expires_at > datetime.now(UTC) and user.active:
+            who = Principal(user.id, user.username, Role(user.role), user.centre_id)
+    session.rollback()
+    return who
+
+
 def principal(
     session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
@@ -47,18 +68,9 @@ def principal(
         raise Unauthenticated(
             "log in first: POST /api/v1/auth/login, then send 'Authorization: Bearer <token>'"
         )
-    found = session.execute(
-        select(tables.Token, tables.User)
-        .join(tables.User, tables.User.id == tables.Token.user_id)
-        .where(tables.Token.token_hash == token_hash(credentials.credentials))
-    ).first()
-    if found is None or found[0].revoked or found[0].expires_at <= datetime.now(UTC) or not found[1].active:
+    who = who_holds(session, credentials.credentials)
+    if who is None:
         raise Unauthenticated("the token is unknown, revoked or expired; log in again")
-    user = found[1]
-    who = Principal(user.id, user.username, Role(user.role), user.centre_id)
-    # end the read so the connection goes back to the pool: FastAPI runs the endpoint on
-    # another thread, and a request must not hold a connection while it waits for one
-    session.rollback()
     return who
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from rltnet.domain.errors import DoseOutsideWindow, InvalidInput, PathwayError, RltnetError, UnknownName
@@ -92,26 +92,53 @@ def _problem(item: Mapping[str, Any]) -> str:
     return f"{where}: {_HINTS.get(item.get('type', ''), item.get('msg', 'invalid'))}"
 
 
-def install(app: FastAPI) -> None:
-    """Every rltnet error becomes a 4xx with its message; validation errors say what to change."""
+PageErrors = Callable[[Request, RltnetError | HTTPException | RequestValidationError], Response]
+"""How the web workspace answers an error on one of its pages (an HTML page, or a redirect)."""
+
+
+def is_api(request: Request) -> bool:
+    """Requests answered in JSON: the API, its docs and the health check; the rest are pages."""
+    return request.url.path.startswith(("/api/", "/openapi.json", "/docs", "/redoc", "/health"))
+
+
+def install(app: FastAPI, pages: PageErrors | None = None) -> None:
+    """Every rltnet error becomes a 4xx with its message; validation errors say what to change.
+    On a page (not the API) `pages` answers instead, where given."""
+
+    def on_page(request: Request) -> bool:
+        return pages is not None and not is_api(request)
 
     @app.exception_handler(RltnetError)
-    async def _rltnet(_: Request, error: RltnetError) -> JSONResponse:
+    async def _rltnet(request: Request, error: RltnetError) -> Response:
+        if pages is not None and on_page(request):
+            return pages(request, error)
         status = status_of(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse({"detail": str(error), "error": type(error).__name__}, status, headers=headers)
 
     @app.exception_handler(HTTPException)
-    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+    async def _http(request: Request, error: HTTPException) -> Response:
+        if pages is not None and on_page(request):
+            return pages(request, error)
         status, message, name = _explain(request, error)
         return JSONResponse({"detail": message, "error": name}, status, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [_problem(item) for item in error.errors()]
-        message = "the request is not valid: " + "; ".join(problems) + ". Fix those fields and send it again"
-        fields = [
-            {"loc": [str(part) for part in item.get("loc", ())], "msg": str(item.get("msg", ""))}
-            for item in error.errors()
-        ]
-        return JSONResponse({"detail": message, "error": "InvalidRequest", "problems": fields}, 422)
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
+        if pages is not None and on_page(request):
+            return pages(request, error)
+        return JSONResponse(
+            {"detail": validation_message(error), "error": "InvalidRequest", "problems": _fields(error)}, 422
+        )
+
+
+def validation_message(error: RequestValidationError) -> str:
+    problems = [_problem(item) for item in error.errors()]
+    return "the request is not valid: " + "; ".join(problems) + ". Fix those fields and send it again"
+
+
+def _fields(error: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": [str(part) for part in item.get("loc", ())], "msg": str(item.get("msg", ""))}
+        for item in error.errors()
+    ]

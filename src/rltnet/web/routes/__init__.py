@@ -1,0 +1,1 @@
+"""The workspace's pages, a module per part of the work."""

@@ -1,0 +1,51 @@
+"""Helpers for the page tests: a logged-in browser-less desk per user, and reading pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+class Desk:
+    """One user at their desk: a client holding their login cookie."""
+
+    def __init__(self, client: TestClient, username: str) -> None:
+        self.client = client
+        self.username = username
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        response: httpx.Response = self.client.get(path, follow_redirects=False, **kwargs)
+        return response
+
+    def page(self, path: str) -> str:
+        """The page's HTML, which must be there (200)."""
+        response: httpx.Response = self.client.get(path)
+        assert response.status_code == 200, f"GET {path} as {self.username}: {response.status_code}"
+        return str(response.text)
+
+    def csrf(self) -> str:
+        found = CSRF.search(self.page("/"))
+        assert found, "no CSRF token on the start page"
+        return found.group(1)
+
+    def post(self, path: str, data: dict[str, Any], referer: str | None = None) -> httpx.Response:
+        """Post a form as the page would (with the CSRF token), without following the redirect."""
+        headers = {"referer": f"http://testserver{referer}"} if referer else {}
+        response: httpx.Response = self.client.post(
+            path, data={"csrf": self.csrf(), **data}, headers=headers, follow_redirects=False
+        )
+        return response
+
+
+def text_of(html: str) -> str:
+    """The page's words, tags removed and spaces collapsed, for asserting what a reader sees."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+NewDesk = Callable[[str], Desk]
