@@ -21,6 +21,7 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 
 test: lint
+	tools/ensure_chromium.sh
 	$(BIN)/pytest
 
 clean:

@@ -432,7 +432,7 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Demo users (passwords printed) and demo patients.")] = False,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Worker processes.")] = 1,
 ) -> None:
-    """Run the platform service: the API on http://HOST:PORT/api/v1, its docs at /docs."""
+    """Run the platform service: the workspace on http://HOST:PORT/, the API under /api/v1, docs at /docs."""
     import os
 
     import uvicorn
@@ -456,7 +456,11 @@ def serve(
             table.add_row(username, password)
         console.print(table)
     platform.close()
-    console.print(f"rltnet on [bold]http://{host}:{port}/docs[/] (API under /api/v1)", highlight=False)
+    console.print(
+        f"rltnet workspace on [bold]http://{host}:{port}/[/] (log in as a demo user); "
+        f"API under /api/v1, its docs at http://{host}:{port}/docs",
+        highlight=False,
+    )
     app_factory = "rltnet.service.app:create_app"
     uvicorn.run(app_factory, factory=True, host=host, port=port, workers=workers, log_level="warning")
 

@@ -91,6 +91,17 @@ def _adjustment(c: Clinic) -> Request:
     return f"/orders/{order['id']}/adjustment", {"preferred_at": order["latest_at"]}
 
 
+def _proposal(c: Clinic) -> Request:
+    order = _ordered(c)
+    return f"/orders/{order['id']}/proposal", {"proposed_at": order["latest_at"], "note": "matrix"}
+
+
+def _proposal_acceptance(c: Clinic) -> Request:
+    path, body = _proposal(c)
+    c.call("POST", path, "maker", json=body)
+    return f"{path}/acceptance", None
+
+
 def _new_user(_: Clinic) -> Request:
     name = f"user-{secrets.token_hex(4)}"
     return "/users", {"username": name, "password": PASSWORD, "role": "analyst"}
@@ -115,6 +126,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/patients/{patient_id}"): Rule(LEEDS_SEERS, _patient_path(), fresh=False),
     ("GET", "/patients/{patient_id}/identity"): Rule(LEEDS, _patient_path("/identity"), fresh=False),
     ("GET", "/patients/{patient_id}/events"): Rule(LEEDS_SEERS, _patient_path("/events"), fresh=False),
+    ("GET", "/patients/{patient_id}/order-check"): Rule(
+        frozenset({"coord-leeds"}),
+        lambda c: (f"/patients/{c.approve('leeds')}/order-check", None),
+        fresh=False,
+    ),
     ("POST", "/patients/{patient_id}/imaging-requests"): Rule(
         frozenset({"coord-leeds"}),
         lambda c: (f"/patients/{_referred(c)}/imaging-requests", {"agent": "Locametz"}),
@@ -147,6 +163,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/orders/{order_id}/adjustment"): Rule(frozenset({"coord-leeds"}), _adjustment),
     ("POST", "/orders/{order_id}/cancellation"): Rule(
         frozenset({"coord-leeds"}), _order_action("cancellation", {"reason": "patient unwell"})
+    ),
+    ("POST", "/orders/{order_id}/proposal"): Rule(frozenset({"maker"}), _proposal),
+    ("POST", "/orders/{order_id}/proposal/acceptance"): Rule(
+        frozenset({"coord-leeds"}), _proposal_acceptance
     ),
     ("POST", "/orders/{order_id}/progress"): Rule(
         frozenset({"maker"}),

@@ -36,6 +36,7 @@ AS_OPERATION = {
     "POST /api/v1/patients/{patient_id}/discontinuation": "doc-leeds",
     "POST /api/v1/orders/{order_id}/confirmation": "maker",
     "POST /api/v1/orders/{order_id}/progress": "maker",
+    "POST /api/v1/orders/{order_id}/proposal": "maker",
     "GET /api/v1/aggregates": "analyst",
 }
 Case = schemathesis.Case[Any]

@@ -246,6 +246,13 @@ class OrderAdjust(Body):
     preferred_at: Instant
 
 
+class ProposalCreate(Body):
+    """Another administration time the manufacturer offers; it must lie inside the order's window."""
+
+    proposed_at: Instant
+    note: str = Text
+
+
 class OrderCancel(Body):
     reason: str = Field(min_length=1, max_length=500)
 
@@ -292,12 +299,51 @@ class OrderPublic(BaseModel):
     cancellation_fee: str | None
     plan_note: str | None
     placement: PlacementPublic | None
+    proposed_at: datetime | None = Field(
+        default=None, description="another time the manufacturer proposes; the centre may accept it"
+    )
+    proposal_note: str | None = None
 
 
 class CancellationPublic(BaseModel):
     order: OrderPublic
     fee: str | None
     consequence: str
+
+
+class CheckedOptionPublic(BaseModel):
+    """The planned administration nearest a preferred time, and the dose that would be given."""
+
+    administration_at: datetime
+    site_id: str
+    batch_id: str
+    calibration_at: datetime
+    calibration_gbq: float
+    arrives_at: datetime
+    expected_gbq: float = Field(description="the calibration activity decayed to the administration")
+    within_band: bool = Field(description="expected activity inside the product's tolerance band")
+
+
+class OrderCheckPublic(BaseModel):
+    """Whether the patient's next dose could be given at a preferred time; nothing is booked."""
+
+    patient_id: str
+    product_id: str
+    cycle: int
+    preferred_at: datetime
+    earliest_at: datetime = Field(description="the earliest administration the label and lead time allow")
+    latest_at: datetime = Field(description="the latest administration the label allows for this cycle")
+    in_window: bool
+    workable: bool = Field(description="a dose can be given on the preferred day, inside the band")
+    prescribed_gbq: float
+    tolerance: float = Field(description="fraction either side of the prescribed activity")
+    low_gbq: float
+    high_gbq: float
+    option: CheckedOptionPublic | None = Field(description="the option nearest the preferred time")
+    refusal: str | None = Field(description="why the preferred time cannot work, and what to do")
+    nearest_workable: list[datetime] = Field(
+        description="when refused: planned administrations on up to 3 nearest days that can work"
+    )
 
 
 # -- logistics --------------------------------------------------------------------------------

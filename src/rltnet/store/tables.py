@@ -185,6 +185,9 @@ class Order(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     cancellation_fee: Mapped[str | None] = mapped_column(String(200), nullable=True)
     plan_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # another date the manufacturer proposes, until the centre accepts it (migration 0002)
+    proposed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    proposal_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class Batch(Base):

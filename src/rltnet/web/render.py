@@ -64,7 +64,16 @@ def from_input(value: str, zone: ZoneInfo) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=zone).astimezone(UTC)
 
 
+def stage_label(stage: str) -> str:
+    """'mdt_approved' as a person writes it: 'MDT approved'."""
+    words = stage.split("_")
+    words = [w.upper() if w in ("mdt", "qc") else w for w in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
 _env.filters["waited"] = waited
+_env.filters["stage"] = stage_label
 
 
 def page(

@@ -16,8 +16,9 @@ from rltnet.service.schemas import (
     OrderPublic,
     Page,
     ProgressCreate,
+    ProposalCreate,
 )
-from rltnet.service.usecases import orders
+from rltnet.service.usecases import orders, proposals
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 OrderId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^O-[0-9A-F]{1,30}$")]
@@ -100,6 +101,24 @@ def adjust(
 ) -> OrderPublic:
     """A new preferred time; the dose is placed again and needs confirming again."""
     return orders.adjust(session, platform, who, order_id, body)
+
+
+@router.post("/{order_id}/proposal", responses=ERRORS)
+def propose(
+    order_id: OrderId, body: ProposalCreate, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> OrderPublic:
+    """The manufacturer proposes another time inside the order's window; nothing moves until the
+    centre accepts it."""
+    return proposals.propose(session, platform, who, order_id, body)
+
+
+@router.post("/{order_id}/proposal/acceptance", responses=ERRORS)
+def accept_proposal(
+    order_id: OrderId, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> OrderPublic:
+    """The centre's coordinator accepts the proposed time: the order is adjusted to it (placed
+    again, to be confirmed again)."""
+    return proposals.accept(session, platform, who, order_id)
 
 
 @router.post("/{order_id}/cancellation", responses=ERRORS)

@@ -16,12 +16,15 @@ from rltnet.service.schemas import (
     IdentityPublic,
     ImagingRequestCreate,
     ImagingResultCreate,
+    Instant,
     MdtDecisionCreate,
+    OrderCheckPublic,
     Page,
     PatientCreate,
     PatientPublic,
 )
 from rltnet.service.usecases import orders, patients
+from rltnet.service.usecases.order_check import check as check_order
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 PatientId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^P-[0-9A-F]{1,30}$")]
@@ -67,6 +70,32 @@ def get_identity(
 def get_events(patient_id: PatientId, who: CurrentUser, session: DbSession) -> list[EventPublic]:
     """The patient's timeline: every pathway event, oldest first."""
     return patients.events(session, who, patient_id)
+
+
+@router.get("/{patient_id}/order-check", responses=ERRORS)
+def order_check(
+    patient_id: PatientId,
+    who: CurrentUser,
+    session: DbSession,
+    platform: PlatformDep,
+    preferred_at: Annotated[
+        Instant | None, Query(description="preferred administration; default: the earliest allowed")
+    ] = None,
+    reduction: Annotated[str | None, Query(max_length=100, description="label condition")] = None,
+    platelets_per_mm3: Annotated[int | None, Query(ge=0, le=2_000_000, description="for Zevalin")] = None,
+) -> OrderCheckPublic:
+    """Could the next dose be given at the preferred time? The window, the nearest planned
+    administration and its activity against the tolerance band, or why not and the nearest
+    days that can work (coordinator of the patient's centre; nothing is booked)."""
+    return check_order(
+        session,
+        platform,
+        who,
+        patient_id,
+        preferred_at,
+        reduction=reduction,
+        platelets_per_mm3=platelets_per_mm3,
+    )
 
 
 @router.post("/{patient_id}/imaging-requests", status_code=status.HTTP_201_CREATED, responses=ERRORS)

@@ -81,7 +81,7 @@ def submit(
     product = platform.catalogue.therapy(patient.product_id)
     pathway = pathways.load(session, patient, platform.catalogue)
     at = now()
-    earliest, latest = _window(platform, pathway, product, at)
+    earliest, latest = cycle_window(platform, pathway, product, at)
     preferred = body.preferred_at or earliest
     if not earliest <= preferred <= latest:
         raise InvalidInput(
@@ -89,7 +89,7 @@ def submit(
             f"cycle: {format_instant(earliest)} to {format_instant(latest)}; choose a time inside it"
         )
     order_id = "O-" + secrets.token_hex(5).upper()
-    prescribed = _prescription(product, patient, body.reduction, body.platelets_per_mm3)
+    prescribed = prescription(product, patient, body.reduction, body.platelets_per_mm3)
     cycle_at = pathway.current
     if cycle_at.stage is not Stage.CYCLE_PLANNED and cycle_at.stage is not Stage.QC_FAILED:
         pathways.record(
@@ -165,7 +165,7 @@ def _replay(
     return answer
 
 
-def _window(
+def cycle_window(
     platform: Platform, pathway: PatientPathway, product: TherapyProduct, at: datetime
 ) -> tuple[datetime, datetime]:
     """The cycle's administration window: the label's interval after the previous cycle, or
@@ -193,7 +193,7 @@ def _window(
     return earliest, latest
 
 
-def _prescription(
+def prescription(
     product: TherapyProduct, patient: tables.Patient, reduction: str | None, platelets: int | None
 ) -> Activity:
     if reduction is not None:
@@ -234,6 +234,8 @@ def public(
         overdue=row.status == "requested" and at - row.placed_at > target,
         cancellation_fee=row.cancellation_fee,
         plan_note=row.plan_note,
+        proposed_at=row.proposed_at,
+        proposal_note=row.proposal_note,
         placement=placement_of(session, row.id),
     )
 
@@ -370,6 +372,7 @@ def adjust(
     before = audit.snapshot(row)
     platform.placer.release(session, order_id, row.prescribed_bq)
     row.preferred_at, row.status, row.confirmed_at = body.preferred_at, "requested", None
+    row.proposed_at, row.proposal_note = None, None  # the centre has chosen: a pending proposal lapses
     order = domain_order(row)
     placed = platform.placer.place(session, order, at)
     row.plan_note = placed if isinstance(placed, str) else None
@@ -393,6 +396,7 @@ def cancel(
     _advance(session, platform, who, row, PathwayEvent(Move.CANCEL_ORDER, at, who.username, body.reason))
     platform.placer.release(session, order_id, row.prescribed_bq)
     row.status, row.cancelled_at, row.cancellation_fee = "cancelled", at, fee
+    row.proposed_at, row.proposal_note = None, None
     audit.record(session, who, "cancel", "order", order_id, before, audit.snapshot(row))
     session.commit()
     if fee is None:
@@ -492,3 +496,17 @@ def domain_order(row: tables.Order) -> DoseOrder:
         weight_kg=row.weight_kg,
         confirmed=row.status == "confirmed",
     )
+
+
+def of_patient(session: Session, platform: Platform, who: Principal, patient_id: str) -> list[OrderPublic]:
+    """The patient's orders, oldest first, for whoever may see the patient."""
+    if who.role is Role.ANALYST:
+        raise Forbidden("analysts see de-identified aggregates only: GET /api/v1/aggregates")
+    visible(session, who, patient_id)
+    rows = session.scalars(
+        select(tables.Order)
+        .where(tables.Order.patient_id == patient_id)
+        .order_by(tables.Order.placed_at, tables.Order.id)
+    )
+    at = now()
+    return [public(session, row, platform, at) for row in rows]

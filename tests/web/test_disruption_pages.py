@@ -1,0 +1,162 @@
+"""The disruption console: a preview lists what a re-plan changes and writes nothing; a commit
+stores the disruption and moves the orders; bad declarations are refused, saying why.
+
+A committed outage shapes every later placement, so these tests run on a workspace of
+their own, not the shared one the other page tests place orders in.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from clinic import PASSWORD, USERS, Clinic
+from desk import Desk, text_of
+from fastapi.testclient import TestClient
+
+from rltnet.service.app import create_app
+from rltnet.service.platform import Platform
+from rltnet.service.schemas import UserCreate
+from rltnet.service.settings import Settings
+from rltnet.service.usecases.users import add_user
+
+LONDON = ZoneInfo("Europe/London")  # the england network's zone: the console's clock
+LU177_REACTORS = ["hfr-petten", "br2-mol", "maria-swierk", "lvr-15-rez"]  # every supplier of both sites
+
+
+@dataclass
+class Workspace:
+    desks: dict[str, Desk]
+    clinic: Clinic
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    folder: Path = tmp_path_factory.mktemp("disruptions")
+    settings = Settings(database_url=f"sqlite:///{folder / 'rltnet.sqlite'}", network="england")
+    platform = Platform.start(settings)
+    with platform.sessions() as session:
+        for username, (role, centre) in USERS.items():
+            body = {"username": username, "password": PASSWORD, "role": role, "centre_id": centre}
+            add_user(session, platform, UserCreate.model_validate(body))
+        session.commit()
+    desks = {}
+    for username in USERS:
+        client = TestClient(create_app(settings, platform))
+        login = client.post(
+            "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
+        )
+        assert login.status_code == 303, login.text
+        desks[username] = Desk(client, username)
+    api = TestClient(create_app(settings, platform))
+    auth = {}
+    for username in USERS:
+        token = api.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD}).json()
+        auth[username] = {"Authorization": f"Bearer {token['access_token']}"}
+    yield Workspace(desks, Clinic(api, auth))
+    platform.close()
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
+
+
+def _outage_end(order: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(order["earliest_at"]) + timedelta(days=7)
+
+
+def _outage(order: dict[str, Any]) -> dict[str, Any]:
+    """Every reactor out from well before now (no isotope in stock) until a week into the
+    order's window: its dose cannot be made when it was planned."""
+    start, end = _local(datetime.now(UTC) - timedelta(days=60)), _local(_outage_end(order))
+    return {"kind": "reactor_outage", "reactors": LU177_REACTORS, "start": start, "end": end}
+
+
+def _declared(clinic: Clinic) -> int:
+    total: int = clinic.call("GET", "/disruptions", "maker")["total"]
+    return total
+
+
+def test_an_outage_preview_changes_nothing_and_its_commit_moves_the_orders(own: Workspace) -> None:
+    order = own.clinic.order(own.clinic.approve("leeds"))
+    before = order["placement"]
+    assert before is not None
+    maker = own.desks["maker"]
+    preview = maker.post("/disruptions/preview", _outage(order), referer="/disruptions")
+    assert preview.status_code == 200
+    shown = text_of(preview.text)
+    assert "Preview of the re-plan" in shown and "reactor hfr-petten out from" in shown
+    assert order["id"] in shown and order["patient_id"] in shown
+    assert re.search(r"\d+ orders change", shown) and "Centres affected (1): leeds" in shown
+    assert own.clinic.call("GET", f"/orders/{order['id']}", "maker")["placement"] == before
+    assert _declared(own.clinic) == 0
+
+    carried = re.search(r'name="events" value="([^"]*)"', preview.text)
+    assert carried is not None
+    done = maker.post("/disruptions/commit", {"events": html.unescape(carried.group(1))}, "/disruptions")
+    assert done.status_code == 303 and done.headers["location"] == "/disruptions"
+    after = own.clinic.call("GET", f"/orders/{order['id']}", "coord-leeds")["placement"]
+    assert after is not None and after["appointment_at"] > before["appointment_at"]
+    assert datetime.fromisoformat(after["calibration_at"]) >= _outage_end(order)  # made once isotope is back
+    console = text_of(maker.page("/disruptions"))
+    assert "Disruption stored." in console and "orders changed" in console
+    assert "reactor lvr-15-rez out from" in console and _declared(own.clinic) == 1
+
+
+def test_bad_declarations_are_refused_with_the_reason_and_store_nothing(own: Workspace) -> None:
+    admin = own.desks["admin"]  # administrators may declare too
+    declared = _declared(own.clinic)
+    backwards = {
+        "kind": "lane",
+        "lane": "ivrea-leeds",
+        "start": "2027-01-14T08:00",
+        "end": "2027-01-13T08:00",
+    }
+    cases = [
+        (backwards, "'end' must be after 'start'"),
+        ({**backwards, "lane": "ivrea-nowhere", "end": "2027-01-15T08:00"}, "unknown lane 'ivrea-nowhere'"),
+        (
+            {"kind": "reactor_outage", "start": "2027-01-14T08:00", "end": "2027-01-15T08:00"},
+            "choose at least",
+        ),
+        ({**backwards, "end": "2027-01-15T08:00", "lane_change": "delayed"}, "enter the delay in hours"),
+        ({"kind": "centre_closed", "centre": "leeds", "day": "2027-02-30"}, "date: "),
+        ({"kind": "batch_failed", "batch": ""}, "enter the id of the batch"),
+    ]
+    for form, reason in cases:
+        refused = admin.post("/disruptions/preview", form, referer="/disruptions")
+        assert refused.status_code == 303 and refused.headers["location"] == "/disruptions", form
+        assert reason in html.unescape(admin.page("/disruptions")), form
+    damaged = admin.post("/disruptions/commit", {"events": "[{"}, referer="/disruptions")
+    assert damaged.status_code == 303
+    assert "damaged on the way; preview it again" in admin.page("/disruptions")
+    assert _declared(own.clinic) == declared
+
+
+def test_a_closed_centre_with_no_one_booked_previews_no_change(own: Workspace) -> None:
+    preview = own.desks["admin"].post(
+        "/disruptions/preview",
+        {"kind": "centre_closed", "centre": "liverpool", "day": "2027-03-03"},
+        "/disruptions",
+    )
+    assert preview.status_code == 200
+    shown = text_of(preview.text)
+    assert "centre liverpool closed on 2027-03-03" in shown and "No order has to change" in shown
+
+
+def test_the_console_is_for_the_manufacturer_and_administrators(own: Workspace) -> None:
+    for user in ("coord-leeds", "doc-london", "analyst"):
+        response = own.desks[user].get("/disruptions")
+        assert response.status_code == 403, user
+        assert "this page is for: manufacturer, admin" in response.text
+    form = {"kind": "centre_closed", "centre": "leeds", "day": "2027-03-03"}
+    refused = own.desks["coord-leeds"].post("/disruptions/preview", form, referer="/board")
+    assert refused.status_code == 303 and refused.headers["location"] == "/board"
+    assert "this is done by: manufacturer, admin" in own.desks["coord-leeds"].page("/board")
