@@ -33,7 +33,7 @@ def _check(clinic: Clinic, patient: str, preferred: datetime | None = None) -> d
 def test_the_earliest_time_works_with_the_prescribed_activity_inside_the_band(clinic: Clinic) -> None:
     patient = clinic.approve("leeds")
     check = _check(clinic, patient)
-    assert check["workable"] and check["in_window"] and check["refusal"] is None
+    assert check["workable"] and check["in_window"] and check["refusal"] is None, check
     assert check["preferred_at"] == check["earliest_at"] and check["cycle"] == 1
     assert (check["low_gbq"], check["prescribed_gbq"], check["high_gbq"]) == (6.66, 7.4, 8.14)
     option = check["option"]

@@ -16,10 +16,17 @@ from rltnet import __version__
 from rltnet.domain.errors import InvalidInput
 from rltnet.service import errors
 from rltnet.service.platform import Platform
+from rltnet.service.preparer import Preparer
 from rltnet.service.routes import admin, auth, logistics, orders, patients, plan, reference
 from rltnet.service.settings import Settings
 
-THREADS = 1000  # well above any connection pool, so waiting is only ever for a connection
+# Threads for sync endpoints and dependencies per worker. A request holds a pooled
+# connection only while on one of them (the token lookup ends its read; the session
+# dependency is async and connects lazily), so no thread waits for a connection held
+# by a request waiting for a thread, whatever the number. Fewer threads than requests
+# in flight keep the GIL from thrashing: 12 gave 96 orders/s against 88 with 1,000
+# (bench/bench_service.py, PostgreSQL, 50 clients, 2 workers).
+THREADS = 12
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -28,12 +35,16 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # sync endpoints and dependencies run on AnyIO's threads (40 by default); a request
-        # holding a connection must never wait for a thread that waits for a connection
+        # sync endpoints and dependencies run on AnyIO's threads (40 by default)
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         if not hasattr(app.state, "platform"):
             app.state.platform = Platform.start(settings)
+        preparer = Preparer(app.state.platform)
+        if settings.prepare_placement:
+            preparer.start()
         yield
+        if settings.prepare_placement:
+            preparer.stop()
         app.state.platform.close()
 
     app = FastAPI(
@@ -64,7 +75,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     return app
 
 
-def _no_nul_in_query(request: Request) -> None:
+async def _no_nul_in_query(request: Request) -> None:
     """PostgreSQL cannot compare text with a NUL character (a 500 there): refuse it up front.
     Bodies are checked by `schemas.Body`; path parameters have patterns that exclude it."""
     for name, value in request.query_params.multi_items():

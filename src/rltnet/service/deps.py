@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from rltnet.service.errors import Forbidden, Unauthenticated
@@ -19,7 +19,8 @@ from rltnet.store import tables
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/auth/login")
 
 
-def platform(request: Request) -> Platform:
+async def platform(request: Request) -> Platform:
+    # async: a dependency that does no I/O runs on the event loop, not on a pool thread
     found: Platform = request.app.state.platform
     return found
 
@@ -27,8 +28,13 @@ def platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(platform)]
 
 
-def database(platform: PlatformDep) -> Iterator[Session]:
-    """A session for the request; whatever it did not commit is rolled back."""
+async def database(platform: PlatformDep) -> AsyncIterator[Session]:
+    """A session for the request; whatever it did not commit is rolled back.
+
+    Async, so opening it costs no hop to a pool thread: a session connects only when
+    first used (on the endpoint's thread), and the use cases end their transaction
+    before they return, so the clean-up does no I/O unless a request failed midway.
+    """
     session = platform.sessions()
     try:
         yield session
@@ -40,6 +46,24 @@ def database(platform: PlatformDep) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(database)]
 
 
+TOKENS: Table = tables.Token.__table__  # type: ignore[assignment]
+USERS: Table = tables.User.__table__  # type: ignore[assignment]
+# Every request runs it: built once, and read as plain rows (no ORM objects to track)
+_TOKEN_HOLDER = (
+    select(
+        TOKENS.c.revoked,
+        TOKENS.c.expires_at,
+        USERS.c.id,
+        USERS.c.username,
+        USERS.c.role,
+        USERS.c.centre_id,
+        USERS.c.active,
+    )
+    .join(USERS, USERS.c.id == TOKENS.c.user_id)
+    .where(TOKENS.c.token_hash == bindparam("token_hash"))
+)
+
+
 def who_holds(session: Session, token: str) -> Principal | None:
     """The user a live token belongs to, or None (unknown, revoked, expired, user inactive).
 
@@ -47,16 +71,10 @@ def who_holds(session: Session, token: str) -> Principal | None:
     endpoint on another thread, and a request must not hold a connection while it
     waits for one.
     """
-    found = session.execute(
-        select(tables.Token, tables.User)
-        .join(tables.User, tables.User.id == tables.Token.user_id)
-        .where(tables.Token.token_hash == token_hash(token))
-    ).first()
+    found = session.execute(_TOKEN_HOLDER, {"token_hash": token_hash(token)}).first()
     who = None
-    if found is not None:
-        token_row, user = found
-        if not token_row.revoked and token_row.expires_at > datetime.now(UTC) and user.active:
-            who = Principal(user.id, user.username, Role(user.role), user.centre_id)
+    if found is not None and not found.revoked and found.expires_at > datetime.now(UTC) and found.active:
+        who = Principal(found.id, found.username, Role(found.role), found.centre_id)
     session.rollback()
     return who
 
@@ -77,10 +95,10 @@ def principal(
 CurrentUser = Annotated[Principal, Depends(principal)]
 
 
-def allow(*roles: Role) -> Callable[[Principal], Principal]:
+def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only `roles` through."""
 
-    def check(user: CurrentUser) -> Principal:
+    async def check(user: CurrentUser) -> Principal:
         if user.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise Forbidden(f"this needs the role {allowed}; you are {user.role.value}")

@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,51 @@ TABLES_CACHED = 256  # (centre, product, hour, disruptions) whose sessions and s
 # Core tables: the counters are updated without the ORM's bookkeeping, which costs more than the SQL
 BATCHES: Table = tables.Batch.__table__  # type: ignore[assignment]
 CENTRE_DAYS: Table = tables.CentreDay.__table__  # type: ignore[assignment]
+
+
+APPOINTMENTS: Table = tables.Appointment.__table__  # type: ignore[assignment]
+DOSES: Table = tables.Dose.__table__  # type: ignore[assignment]
+SHIPMENTS: Table = tables.Shipment.__table__  # type: ignore[assignment]
+
+# The statements every placement runs, built once: building and keying them per order costs
+# more CPU than running them.
+_BATCHES_BETWEEN = (
+    select(BATCHES.c.id, BATCHES.c.booked, BATCHES.c.capacity, BATCHES.c.failed)
+    .where(BATCHES.c.start_at >= bindparam("first"))
+    .where(BATCHES.c.start_at <= bindparam("last"))
+)
+_CENTRE_DAYS_BETWEEN = (
+    select(CENTRE_DAYS.c.day, CENTRE_DAYS.c.activity_bq)
+    .where(CENTRE_DAYS.c.centre_id == bindparam("centre"))
+    .where(CENTRE_DAYS.c.day >= bindparam("first"))
+    .where(CENTRE_DAYS.c.day <= bindparam("last"))
+)
+_APPOINTMENTS_OVERLAPPING = (
+    select(APPOINTMENTS.c.start_at, APPOINTMENTS.c.end_at)
+    .where(APPOINTMENTS.c.centre_id == bindparam("centre"))
+    .where(APPOINTMENTS.c.start_at < bindparam("end"))
+    .where(APPOINTMENTS.c.end_at > bindparam("start"))
+)
+_CHAIRS_BUSY = (
+    select(APPOINTMENTS.c.chair)
+    .where(APPOINTMENTS.c.centre_id == bindparam("centre"))
+    .where(APPOINTMENTS.c.start_at < bindparam("end"))
+    .where(APPOINTMENTS.c.end_at > bindparam("start"))
+)
+_TAKE_DOSE = (
+    update(BATCHES)
+    .where(BATCHES.c.id == bindparam("batch"))
+    .where(BATCHES.c.booked < BATCHES.c.capacity)
+    .where(BATCHES.c.failed.is_(False))
+    .values(booked=BATCHES.c.booked + 1)
+)
+_TAKE_ACTIVITY = (
+    update(CENTRE_DAYS)
+    .where(CENTRE_DAYS.c.centre_id == bindparam("centre"))
+    .where(CENTRE_DAYS.c.day == bindparam("on_day"))
+    .where(CENTRE_DAYS.c.activity_bq + bindparam("bq") <= bindparam("limit"))
+    .values(activity_bq=CENTRE_DAYS.c.activity_bq + bindparam("bq"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +154,18 @@ class Placer:
         self.network = network
         self.catalogue = catalogue
         self._cached_tables = lru_cache(maxsize=TABLES_CACHED)(self._tables)
+
+    def prepare(self, hour: datetime, events: Sequence[Event] = ()) -> int:
+        """Build the tables of every centre and product for `hour` before its orders come, so
+        no order waits for a build (tens of ms each); the number built."""
+        hour = hour.replace(minute=0, second=0, microsecond=0)
+        built = 0
+        for centre in self.network.centres.values():
+            for product_id in centre.products:
+                if product_id in self.catalogue.therapies:
+                    self._cached_tables(centre.centre_id, product_id, hour, tuple(events))
+                    built += 1
+        return built
 
     def options(
         self, order: DoseOrder, now: datetime, events: Sequence[Event] = ()
@@ -210,26 +267,24 @@ class Placer:
         return f"every option is taken: {listed}"
 
     def _booked(self, session: Session, centre_id: str, options: list[Option]) -> _Booked:
-        batch_ids = {o.batch_id for o in options}
+        """One read of what the options touch, by ranges rather than lists of ids: an order has
+        hundreds of options, and binding each id costs more than reading a few rows too many."""
         calendar = self.network.centres[centre_id].calendar
-        days = {calendar.local_date(o.start_at) for o in options}
         first = min(o.start_at for o in options)
         last = max(o.end_at for o in options)
         batches = session.execute(
-            select(BATCHES.c.id, BATCHES.c.booked, BATCHES.c.capacity, BATCHES.c.failed).where(
-                BATCHES.c.id.in_(batch_ids)
-            )
+            _BATCHES_BETWEEN,
+            {
+                "first": min(o.batch_start_at for o in options),
+                "last": max(o.batch_start_at for o in options),
+            },
         )
         activity = session.execute(
-            select(CENTRE_DAYS.c.day, CENTRE_DAYS.c.activity_bq)
-            .where(CENTRE_DAYS.c.centre_id == centre_id)
-            .where(CENTRE_DAYS.c.day.in_(days))
+            _CENTRE_DAYS_BETWEEN,
+            {"centre": centre_id, "first": calendar.local_date(first), "last": calendar.local_date(last)},
         )
         appointments = session.execute(
-            select(tables.Appointment.start_at, tables.Appointment.end_at)
-            .where(tables.Appointment.centre_id == centre_id)
-            .where(tables.Appointment.start_at < last)
-            .where(tables.Appointment.end_at > first)
+            _APPOINTMENTS_OVERLAPPING, {"centre": centre_id, "start": first, "end": last}
         )
         return _Booked(
             {row.id: (row.booked, row.capacity, row.failed) for row in batches},
@@ -252,13 +307,7 @@ class Placer:
                     option.batch_id, option.site_id, option.batch_start_at, option.batch_capacity
                 ),
             )
-        booked = session.execute(
-            update(BATCHES)
-            .where(BATCHES.c.id == option.batch_id)
-            .where(BATCHES.c.booked < BATCHES.c.capacity)
-            .where(BATCHES.c.failed.is_(False))
-            .values(booked=BATCHES.c.booked + 1)
-        )
+        booked = session.execute(_TAKE_DOSE, {"batch": option.batch_id})
         if booked.rowcount != 1:  # type: ignore[attr-defined]
             raise _Taken("batch full")
         centre = self.network.centres[order.centre_id]
@@ -267,20 +316,19 @@ class Placer:
                 session, CENTRE_DAYS, {"centre_id": centre.centre_id, "day": day, "activity_bq": 0.0}
             )
         permitted = session.execute(
-            update(CENTRE_DAYS)
-            .where(CENTRE_DAYS.c.centre_id == centre.centre_id)
-            .where(CENTRE_DAYS.c.day == day)
-            .where(CENTRE_DAYS.c.activity_bq + order.prescribed.bq <= centre.daily_activity_limit.bq)
-            .values(activity_bq=CENTRE_DAYS.c.activity_bq + order.prescribed.bq)
+            _TAKE_ACTIVITY,
+            {
+                "centre": centre.centre_id,
+                "on_day": day,
+                "bq": order.prescribed.bq,
+                "limit": centre.daily_activity_limit.bq,
+            },
         )
         if permitted.rowcount != 1:  # type: ignore[attr-defined]
             raise _Taken("daily activity limit reached")
         busy = set(
             session.scalars(
-                select(tables.Appointment.chair)
-                .where(tables.Appointment.centre_id == centre.centre_id)
-                .where(tables.Appointment.start_at < option.end_at)
-                .where(tables.Appointment.end_at > option.start_at)
+                _CHAIRS_BUSY, {"centre": centre.centre_id, "start": option.start_at, "end": option.end_at}
             )
         )
         chair = next((c for c in range(1, centre.chairs + 1) if c not in busy), None)
@@ -309,37 +357,42 @@ class Placer:
         dose_of: str | None = None,
     ) -> None:
         product = self.catalogue.therapy(order.product_id)
-        session.add_all(
-            [
-                tables.Dose(
-                    order_id=order.order_id,
-                    batch_id=option.batch_id,
-                    site_id=option.site_id,
-                    calibration_at=option.batch_start_at,
-                    calibration_bq=option.made_bq,
-                    released_at=option.released_at,
-                    expiry_at=after(option.batch_start_at, product.shelf_life),
-                    dose_of=dose_of,
-                ),
-                tables.Shipment(
-                    order_id=order.order_id,
-                    lane_id=option.lane_id,
-                    departs_at=option.departs_at,
-                    arrives_at=option.arrives_at,
-                    status="planned",
-                ),
-                tables.Appointment(
-                    order_id=order.order_id,
-                    centre_id=option.centre_id,
-                    chair=chair,
-                    start_at=option.start_at,
-                    end_at=option.end_at,
-                    administration_at=option.administration_at,
-                    delay_reason=delay_reason,
-                ),
-            ]
+        # Core inserts: three rows an order, without the ORM's unit-of-work bookkeeping
+        session.execute(
+            insert(DOSES),
+            {
+                "order_id": order.order_id,
+                "batch_id": option.batch_id,
+                "site_id": option.site_id,
+                "calibration_at": option.batch_start_at,
+                "calibration_bq": option.made_bq,
+                "released_at": option.released_at,
+                "expiry_at": after(option.batch_start_at, product.shelf_life),
+                "dose_of": dose_of,
+            },
         )
-        session.flush()
+        session.execute(
+            insert(SHIPMENTS),
+            {
+                "order_id": order.order_id,
+                "lane_id": option.lane_id,
+                "departs_at": option.departs_at,
+                "arrives_at": option.arrives_at,
+                "status": "planned",
+            },
+        )
+        session.execute(
+            insert(APPOINTMENTS),
+            {
+                "order_id": order.order_id,
+                "centre_id": option.centre_id,
+                "chair": chair,
+                "start_at": option.start_at,
+                "end_at": option.end_at,
+                "administration_at": option.administration_at,
+                "delay_reason": delay_reason,
+            },
+        )
 
     def book(self, session: Session, placement: Placement, batch_capacity: int) -> None:
         """Write a placement the full planner chose, counting it against its batch and centre-day.

@@ -11,6 +11,7 @@
 | `RLTNET_LOGIN_WINDOW_MINUTES` | `15` | the throttling window |
 | `RLTNET_DEMO` | `false` | fill an empty database with demo users and patients |
 | `RLTNET_MAX_BODY_BYTES` | `65536` | request bodies larger than this are refused (413) |
+| `RLTNET_PREPARE_PLACEMENT` | `true` | build each hour's placement tables ahead (a thread per worker) |
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     demo: bool = False
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    prepare_placement: bool = True
 
     @model_validator(mode="after")
     def _no_placeholder_in_production(self) -> Settings:

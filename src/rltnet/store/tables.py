@@ -197,7 +197,7 @@ class Batch(Base):
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     site_id: Mapped[str] = mapped_column(String(64), index=True)
-    start_at: Mapped[datetime]
+    start_at: Mapped[datetime] = mapped_column(index=True)  # placements read by range
     capacity: Mapped[int]
     booked: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -53,7 +53,7 @@ def viewer(request: Request, session: DbSession) -> Principal:
 Viewer = Annotated[Principal, Depends(viewer)]
 
 
-def checked(
+async def checked(
     request: Request, who: Viewer, platform: PlatformDep, csrf: Annotated[str, Form(max_length=64)] = ""
 ) -> Principal:
     """The viewer of a form post, whose CSRF token matches their login."""
@@ -66,10 +66,10 @@ def checked(
 Poster = Annotated[Principal, Depends(checked)]
 
 
-def only(*roles: Role) -> Callable[[Principal], Principal]:
+def only(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A page for `roles` only; anyone else gets a 403 page that says who it is for."""
 
-    def check(who: Viewer) -> Principal:
+    async def check(who: Viewer) -> Principal:
         if who.role not in roles:
             raise Forbidden(
                 f"this page is for: {', '.join(r.value for r in roles)}; you are {who.role.value}"
@@ -79,10 +79,10 @@ def only(*roles: Role) -> Callable[[Principal], Principal]:
     return check
 
 
-def posting(*roles: Role) -> Callable[[Principal], Principal]:
+def posting(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A form post for `roles` only, CSRF-checked."""
 
-    def check(who: Poster) -> Principal:
+    async def check(who: Poster) -> Principal:
         if who.role not in roles:
             raise Forbidden(f"this is done by: {', '.join(r.value for r in roles)}; you are {who.role.value}")
         return who

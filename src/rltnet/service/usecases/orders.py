@@ -23,9 +23,10 @@ from rltnet.domain.errors import InvalidInput
 from rltnet.domain.orders import DoseOrder, first_cycle_window, later_cycle_window
 from rltnet.domain.pathway import Move, PathwayEvent, PatientPathway, Stage
 from rltnet.domain.products import TherapyProduct
-from rltnet.domain.units import Activity, format_instant
+from rltnet.domain.units import Activity, after, format_instant
 from rltnet.service import audit, pathways
 from rltnet.service.errors import Conflict, Forbidden, NotFound
+from rltnet.service.placement import Placed
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     AdministrationCreate,
@@ -144,7 +145,8 @@ def submit(
     placed = platform.placer.place(session, order, at)
     row.plan_note = placed if isinstance(placed, str) else None
     audit.record(session, who, "order", "order", order_id, after=audit.snapshot(row))
-    answer = public(session, row, platform)
+    in_hand = None if isinstance(placed, str) else placed_public(placed, product)
+    answer = public(session, row, platform, at, placement=in_hand)
     session.commit()  # the last statement: no connection is held past it
     return answer, True
 
@@ -209,8 +211,13 @@ def confirmation_target(product: TherapyProduct) -> timedelta:
 
 
 def public(
-    session: Session, row: tables.Order, platform: Platform, at: datetime | None = None
+    session: Session,
+    row: tables.Order,
+    platform: Platform,
+    at: datetime | None = None,
+    placement: PlacementPublic | None = None,
 ) -> OrderPublic:
+    """The order as its readers see it; `placement` when the caller has just made it (else read)."""
     at = at or now()
     target = confirmation_target(platform.catalogue.therapy(row.product_id))
     waiting = None
@@ -236,7 +243,28 @@ def public(
         plan_note=row.plan_note,
         proposed_at=row.proposed_at,
         proposal_note=row.proposal_note,
-        placement=placement_of(session, row.id),
+        placement=placement or placement_of(session, row.id),
+    )
+
+
+def placed_public(placed: Placed, product: TherapyProduct) -> PlacementPublic:
+    """A placement just reserved, as `placement_of` would read it back (no read needed)."""
+    option = placed.option
+    return PlacementPublic(
+        site_id=option.site_id,
+        batch_id=option.batch_id,
+        calibration_at=option.batch_start_at,
+        calibration_gbq=option.made_bq / 1e9,
+        released_at=option.released_at,
+        expiry_at=after(option.batch_start_at, product.shelf_life),
+        lane_id=option.lane_id,
+        departs_at=option.departs_at,
+        arrives_at=option.arrives_at,
+        shipment_status="planned",
+        chair=placed.chair,
+        appointment_at=option.start_at,
+        appointment_end_at=option.end_at,
+        administration_at=option.administration_at,
     )
 
 

@@ -1,0 +1,53 @@
+"""Placement tables prepared ahead of each hour, in a background thread of each worker.
+
+The instant placer keeps, per centre and product, the sessions and supplies of the
+next weeks, built once an hour (`Placer.options`). Without this the first order
+of each centre in each hour waits for that build; with it the tables of the hour
+are built at start and a few minutes before every hour, while nobody waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+from rltnet.service.disruptions import stored_events
+from rltnet.service.platform import Platform
+
+LEAD = timedelta(minutes=5)  # how long before the hour its tables are built
+log = logging.getLogger(__name__)
+
+
+class Preparer:
+    """Builds the placement tables of this hour now, and of each next hour `LEAD` before it."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rltnet-placement-tables", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        while not self._stop.is_set():
+            self._prepare(hour)
+            hour += timedelta(hours=1)
+            wait = (hour - LEAD - datetime.now(UTC)).total_seconds()
+            if self._stop.wait(max(wait, 0.0)):
+                return
+
+    def _prepare(self, hour: datetime) -> None:
+        try:
+            with self.platform.sessions() as session:
+                events = stored_events(session)
+            built = self.platform.placer.prepare(hour, events)
+            log.info("placement tables for %s ready (%d centre-products)", hour.isoformat(), built)
+        except Exception:  # a failed warm-up only means the orders build their own tables
+            log.exception("placement tables for %s not prepared", hour.isoformat())
