@@ -56,10 +56,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     if platform is not None:
         app.state.platform = platform
-    from rltnet.web.app import install as install_workspace  # the pages: an outer ring on the API
-
-    install_workspace(app)  # also maps errors: JSON for the API, pages for the rest
-
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     api = APIRouter(prefix="/api/v1")
@@ -67,6 +63,11 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         api.include_router(module.router)
     api.include_router(auth.me_router)
     app.include_router(api)
+
+    from rltnet.web.app import install as install_workspace  # the pages: an outer ring on the API
+
+    # after the API, so an API request is matched without trying every page's route first
+    install_workspace(app)  # also maps errors: JSON for the API, pages for the rest
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -3,9 +3,9 @@
 The order's options come from the planner (`planning.candidates`: sessions its
 centre can offer in its window, each with the supplies that reach it, around the
 disruptions declared so far), cheapest first (the planner's cost: days from the
-preferred day, then activity made beyond the prescription). One read of the batches, centre-days
-and appointments they touch skips the options already taken; the rest are tried
-in turn inside a savepoint, reserving atomically:
+preferred day, then activity made beyond the prescription). One read of the
+batches, centre-days and appointments they touch skips the options already taken;
+the rest are tried in turn, reserving atomically:
 
 1. a dose of the batch: ``UPDATE batches SET booked = booked + 1 WHERE booked < capacity``;
 2. the activity of the centre's day against its permit, by a conditional update of
@@ -13,9 +13,9 @@ in turn inside a savepoint, reserving atomically:
    day are serialised (on SQLite every write transaction is, by BEGIN IMMEDIATE);
 3. a chair free for the whole appointment, then the dose, shipment and appointment.
 
-If a reservation fails (another request took it since the read) the savepoint is
-rolled back and the next option is tried, so concurrent submissions never overbook
-a batch, a chair or a permit. Isotope stock is not reserved here: the full planner
+If a reservation fails (another request took it since the read), what this option
+took is given back by the opposite update and the next option is tried, so
+concurrent submissions never overbook a batch, a chair or a permit. Isotope stock is not reserved here: the full planner
 (`POST /plan/optimise`, a declared disruption) accounts for it.
 """
 
@@ -93,6 +93,14 @@ _TAKE_ACTIVITY = (
     .where(CENTRE_DAYS.c.day == bindparam("on_day"))
     .where(CENTRE_DAYS.c.activity_bq + bindparam("bq") <= bindparam("limit"))
     .values(activity_bq=CENTRE_DAYS.c.activity_bq + bindparam("bq"))
+)
+
+_GIVE_DOSE = update(BATCHES).where(BATCHES.c.id == bindparam("batch")).values(booked=BATCHES.c.booked - 1)
+_GIVE_ACTIVITY = (
+    update(CENTRE_DAYS)
+    .where(CENTRE_DAYS.c.centre_id == bindparam("centre"))
+    .where(CENTRE_DAYS.c.day == bindparam("on_day"))
+    .values(activity_bq=CENTRE_DAYS.c.activity_bq - bindparam("bq"))
 )
 
 
@@ -256,13 +264,13 @@ class Placer:
                 refused[why] += 1
                 continue
             try:
-                with session.begin_nested():
-                    known = (option.batch_id in booked.batches, day in booked.activity_bq)
-                    chair = self._reserve(session, order, option, day, known)
-                    self._write(session, order, option, chair)
-                return Placed(option, chair)
+                known = (option.batch_id in booked.batches, day in booked.activity_bq)
+                chair = self._reserve(session, order, option, day, known)
             except _Taken as taken:
                 refused[taken.what] += 1
+                continue
+            self._write(session, order, option, chair)
+            return Placed(option, chair)
         listed = ", ".join(f"{what} ({n})" for what, n in refused.most_common())
         return f"every option is taken: {listed}"
 
@@ -295,7 +303,9 @@ class Placer:
     def _reserve(
         self, session: Session, order: DoseOrder, option: Option, day: date, known: tuple[bool, bool]
     ) -> int:
-        """Take a dose of the batch, the day's activity and a chair, or raise `_Taken`.
+        """Take a dose of the batch, the day's activity and a chair, or raise `_Taken` having
+        given back what it took (no savepoint: a failure is rare, two statements on every
+        order are not).
 
         `known` says whether the batch and centre-day rows were read already, so exist.
         """
@@ -315,16 +325,11 @@ class Placer:
             self._ensure(
                 session, CENTRE_DAYS, {"centre_id": centre.centre_id, "day": day, "activity_bq": 0.0}
             )
-        permitted = session.execute(
-            _TAKE_ACTIVITY,
-            {
-                "centre": centre.centre_id,
-                "on_day": day,
-                "bq": order.prescribed.bq,
-                "limit": centre.daily_activity_limit.bq,
-            },
-        )
+        dose = {"batch": option.batch_id}
+        activity = {"centre": centre.centre_id, "on_day": day, "bq": order.prescribed.bq}
+        permitted = session.execute(_TAKE_ACTIVITY, {**activity, "limit": centre.daily_activity_limit.bq})
         if permitted.rowcount != 1:  # type: ignore[attr-defined]
+            session.execute(_GIVE_DOSE, dose)
             raise _Taken("daily activity limit reached")
         busy = set(
             session.scalars(
@@ -333,6 +338,8 @@ class Placer:
         )
         chair = next((c for c in range(1, centre.chairs + 1) if c not in busy), None)
         if chair is None:
+            session.execute(_GIVE_DOSE, dose)
+            session.execute(_GIVE_ACTIVITY, activity)
             raise _Taken("no chair free")
         return chair
 

@@ -74,11 +74,12 @@ def submit(
     digest = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     # one order at a time per patient: a resent request waits here for the first to commit,
     # then finds its key taken (PostgreSQL; on SQLite every write transaction is serial)
-    session.get(tables.Patient, body.patient_id, with_for_update=True)
+    patient = session.get(tables.Patient, body.patient_id, with_for_update=True)
     existing = _by_key(session, idempotency_key)
     if existing is not None:
         return _replay(session, platform, who, existing, digest), False
-    patient = visible(session, who, body.patient_id)
+    if patient is None or not who.sees_centre(patient.centre_id):
+        raise NotFound("patient", body.patient_id)
     product = platform.catalogue.therapy(patient.product_id)
     pathway = pathways.load(session, patient, platform.catalogue)
     at = now()
@@ -143,7 +144,8 @@ def submit(
             raise
         return _replay(session, platform, who, existing, digest), False
     placed = platform.placer.place(session, order, at)
-    row.plan_note = placed if isinstance(placed, str) else None
+    if isinstance(placed, str):  # only then: setting it to None again would cost an UPDATE
+        row.plan_note = placed
     audit.record(session, who, "order", "order", order_id, after=audit.snapshot(row))
     in_hand = None if isinstance(placed, str) else placed_public(placed, product)
     answer = public(session, row, platform, at, placement=in_hand)
