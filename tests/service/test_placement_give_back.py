@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from rltnet.domain.orders import DoseOrder
 from rltnet.service.placement import BATCHES, CENTRE_DAYS, Option, Placer, _Taken
 from rltnet.service.platform import Platform
+from rltnet.service.settings import Settings
 from rltnet.store import tables
 
 
@@ -89,10 +91,19 @@ def _held(platform: Platform, option: Option, day: object) -> tuple[int, float]:
         return booked, activity or 0.0
 
 
+@pytest.fixture
+def own_platform(fresh_database_url: str) -> Iterator[Platform]:
+    """A database of its own: the rows that fill a day here must not reach other tests' plans."""
+    started = Platform.start(Settings(database_url=fresh_database_url, network="england"))
+    yield started
+    started.close()
+
+
 @pytest.mark.parametrize("blocked", ["activity", "chairs"])
 def test_a_reservation_refused_after_its_dose_was_taken_gives_the_dose_back(
-    platform: Platform, blocked: str
+    own_platform: Platform, blocked: str
 ) -> None:
+    platform = own_platform
     placer: Placer = platform.placer
     order, option = _first_option(platform, "leeds" if blocked == "activity" else "london", 40)
     centre = platform.network.centres[option.centre_id]

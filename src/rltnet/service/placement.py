@@ -15,8 +15,9 @@ the rest are tried in turn, reserving atomically:
 
 If a reservation fails (another request took it since the read), what this option
 took is given back by the opposite update and the next option is tried, so
-concurrent submissions never overbook a batch, a chair or a permit. Isotope stock is not reserved here: the full planner
-(`POST /plan/optimise`, a declared disruption) accounts for it.
+concurrent submissions never overbook a batch, a chair or a permit. Isotope stock
+is not reserved here: the full planner (`POST /plan/optimise`, a declared
+disruption) accounts for it.
 """
 
 from __future__ import annotations
