@@ -93,6 +93,8 @@ def test_an_outage_preview_changes_nothing_and_its_commit_moves_the_orders(own: 
     assert preview.status_code == 200
     shown = text_of(preview.text)
     assert "Preview of the re-plan" in shown and "reactor hfr-petten out from" in shown
+    end = datetime.fromisoformat(_local(_outage_end(order))).strftime("%a %d %b %Y %H:%M")
+    assert re.search(rf"reactor hfr-petten out from \w{{3}} .* to {end} (GMT|BST)", shown), shown[:600]
     assert order["id"] in shown and order["patient_id"] in shown
     assert re.search(r"\d+ orders change", shown) and "Centres affected (1): leeds" in shown
     assert own.clinic.call("GET", f"/orders/{order['id']}", "maker")["placement"] == before

@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from rltnet.domain.errors import InvalidInput
 from rltnet.files.event_file import EventFile
 from rltnet.files.plan_file import events_json
-from rltnet.planning.replan import Event
+from rltnet.planning.replan import Event, LaneCancelled, LaneDelayed, ReactorOutage
 from rltnet.service.deps import DbSession, PlatformDep
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import DisruptionCreate, DisruptionPublic, ReplanPublic
@@ -109,6 +109,7 @@ def _console(
     declared = plan.disruptions(session, who, DECLARED_SHOWN, 0)
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     network = platform.network
+    zone = render.zone_of(platform, who.centre_id)
     return render.page(
         request,
         platform,
@@ -120,13 +121,13 @@ def _console(
         centres=sorted(network.centres.values(), key=lambda c: c.name),
         batches=supply.batch_loads(session, who, today, BATCH_DAYS),
         result=result,
-        described=[e.describe() for e in events or []],
+        described=[in_words(e, zone) for e in events or []],
         events_json=json.dumps(events_json(events or [])),
         touched=touched,
         kinds=sorted(Counter(c.kind for c in changes).items()),
         affected_centres=sorted({t.centre_id for t in touched.values()}),
         affected_patients=sorted({t.patient_id for t in touched.values()}),
-        declared=[(d, _described(d)) for d in declared.items],
+        declared=[(d, _described(d, zone)) for d in declared.items],
         declared_total=declared.total,
     )
 
@@ -200,9 +201,28 @@ def _summary(result: ReplanPublic) -> str:
     return f"{len(result.changes)} orders changed ({how}); their centres see the new plan."
 
 
-def _described(declared: DisruptionPublic) -> list[str]:
+def _described(declared: DisruptionPublic, zone: ZoneInfo) -> list[str]:
     """A stored disruption's events in words; one that no longer reads is shown as stored."""
     try:
-        return [item.to_event().describe() for item in _EVENTS.validate_python(declared.events)]
+        return [in_words(item.to_event(), zone) for item in _EVENTS.validate_python(declared.events)]
     except ValidationError:
         return [json.dumps(declared.events)]
+
+
+def in_words(event: Event, zone: ZoneInfo) -> str:
+    """What failed, with its times on the planner's clock ('Wed 09 Dec 2026 08:00 GMT'), not in ISO."""
+
+    def at(instant: datetime) -> str:
+        return render.when(instant, zone)
+
+    reason = f" ({event.reason})" if getattr(event, "reason", "") else ""
+    if isinstance(event, ReactorOutage):
+        return f"reactor {event.reactor_id} out from {at(event.start_at)} to {at(event.end_at)}{reason}"
+    if isinstance(event, LaneDelayed):
+        hours = event.delay.total_seconds() / 3600
+        return (
+            f"lane {event.lane_id} {hours:g} h late from {at(event.start_at)} to {at(event.end_at)}{reason}"
+        )
+    if isinstance(event, LaneCancelled):
+        return f"lane {event.lane_id} cancelled from {at(event.start_at)} to {at(event.end_at)}{reason}"
+    return event.describe() + reason  # a batch or a day: no instant to show
