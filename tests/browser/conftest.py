@@ -19,16 +19,14 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from clinic import PASSWORD, USERS, Clinic, Headers
+from clinic import Clinic, bearer_headers, start_with_users
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Playwright, sync_playwright
 from screen import Screen
 
 from rltnet.service.app import create_app
 from rltnet.service.platform import Platform
-from rltnet.service.schemas import UserCreate
 from rltnet.service.settings import Settings
-from rltnet.service.usecases.users import add_user
 
 
 def _chromium() -> str:
@@ -52,14 +50,7 @@ def _free_port() -> int:
 def browser_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     folder = tmp_path_factory.mktemp("browser")
     settings = Settings(database_url=f"sqlite:///{folder / 'rltnet.sqlite'}", network="england")
-    platform = Platform.start(settings)
-    with platform.sessions() as session:
-        for username, (role, centre) in USERS.items():
-            body = UserCreate.model_validate(
-                {"username": username, "password": PASSWORD, "role": role, "centre_id": centre}
-            )
-            add_user(session, platform, body)
-        session.commit()
+    platform = start_with_users(settings)
     yield platform
     platform.close()
 
@@ -111,9 +102,4 @@ def screen(browser: Browser, base_url: str, request: pytest.FixtureRequest) -> I
 def api_clinic(browser_platform: Platform) -> Clinic:
     """Walks patients along through the API of the same database, to set a scene quickly."""
     client = TestClient(create_app(browser_platform.settings, browser_platform))
-    auth: dict[str, Headers] = {}
-    for username in USERS:
-        response = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        auth[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    return Clinic(client, auth)
+    return Clinic(client, bearer_headers(client))

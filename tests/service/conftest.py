@@ -15,14 +15,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from clinic import PASSWORD, USERS, Clinic, Headers
+from clinic import Clinic, Headers, bearer_headers, start_with_users
 from fastapi.testclient import TestClient
 
 from rltnet.service.app import create_app
 from rltnet.service.platform import Platform
-from rltnet.service.schemas import UserCreate
 from rltnet.service.settings import Settings
-from rltnet.service.usecases.users import add_user
 
 POSTGRES_ADMIN = os.environ.get("RLTNET_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -69,14 +67,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def platform(settings: Settings) -> Iterator[Platform]:
-    started = Platform.start(settings)
-    with started.sessions() as session:
-        for username, (role, centre) in USERS.items():
-            body = UserCreate.model_validate(
-                {"username": username, "password": PASSWORD, "role": role, "centre_id": centre}
-            )
-            add_user(session, started, body)
-        session.commit()
+    started = start_with_users(settings)
     yield started
     started.close()
 
@@ -89,12 +80,7 @@ def client(settings: Settings, platform: Platform) -> TestClient:
 @pytest.fixture(scope="session")
 def auth(client: TestClient) -> dict[str, Headers]:
     """Bearer headers for every user of `USERS`."""
-    headers = {}
-    for username in USERS:
-        response = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        headers[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    return headers
+    return bearer_headers(client)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from rltnet.service.platform import Platform
+from rltnet.service.schemas import UserCreate
+from rltnet.service.settings import Settings
+from rltnet.service.usecases.users import add_user
+
 PASSWORD = "correct-horse-battery-staple"
 Headers = dict[str, str]
 
@@ -20,6 +25,27 @@ USERS: dict[str, tuple[str, str | None]] = {
     "analyst": ("analyst", None),
     "admin": ("admin", None),
 }
+
+
+def start_with_users(settings: Settings) -> Platform:
+    """The service's platform on `settings`, with every user of `USERS` (password `PASSWORD`)."""
+    platform = Platform.start(settings)
+    with platform.sessions() as session:
+        for username, (role, centre) in USERS.items():
+            body = {"username": username, "password": PASSWORD, "role": role, "centre_id": centre}
+            add_user(session, platform, UserCreate.model_validate(body))
+        session.commit()
+    return platform
+
+
+def bearer_headers(client: TestClient) -> dict[str, Headers]:
+    """Bearer headers for every user of `USERS`, logged in through the API."""
+    headers = {}
+    for username in USERS:
+        response = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        headers[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return headers
 
 
 class Clinic:

@@ -7,7 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from clinic import PASSWORD
 from fastapi.testclient import TestClient
+
+from rltnet.service.app import create_app
+from rltnet.service.platform import Platform
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -49,3 +53,13 @@ def text_of(html: str) -> str:
 
 
 NewDesk = Callable[[str], Desk]
+
+
+def log_in(platform: Platform, username: str) -> Desk:
+    """A fresh client of the workspace, logged in through the login page as `username`."""
+    client = TestClient(create_app(platform.settings, platform))
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    return Desk(client, username)

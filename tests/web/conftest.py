@@ -11,15 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clinic import PASSWORD, USERS, Clinic, Headers
-from desk import Desk, NewDesk
+from clinic import USERS, Clinic, bearer_headers, start_with_users
+from desk import Desk, NewDesk, log_in
 from fastapi.testclient import TestClient
 
 from rltnet.service.app import create_app
 from rltnet.service.platform import Platform
-from rltnet.service.schemas import UserCreate
 from rltnet.service.settings import Settings
-from rltnet.service.usecases.users import add_user
 
 
 @pytest.fixture(scope="session")
@@ -30,14 +28,7 @@ def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def web_platform(web_settings: Settings) -> Iterator[Platform]:
-    started = Platform.start(web_settings)
-    with started.sessions() as session:
-        for username, (role, centre) in USERS.items():
-            body = UserCreate.model_validate(
-                {"username": username, "password": PASSWORD, "role": role, "centre_id": centre}
-            )
-            add_user(session, started, body)
-        session.commit()
+    started = start_with_users(web_settings)
     yield started
     started.close()
 
@@ -48,18 +39,9 @@ def web_app(web_settings: Settings, web_platform: Platform) -> TestClient:
 
 
 @pytest.fixture(scope="session")
-def new_desk(web_settings: Settings, web_platform: Platform) -> NewDesk:
+def new_desk(web_platform: Platform) -> NewDesk:
     """A fresh client logged in (through the login page) as the user."""
-
-    def login(username: str) -> Desk:
-        client = TestClient(create_app(web_settings, web_platform))
-        response = client.post(
-            "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
-        )
-        assert response.status_code == 303, response.text
-        return Desk(client, username)
-
-    return login
+    return lambda username: log_in(web_platform, username)
 
 
 @pytest.fixture(scope="session")
@@ -69,9 +51,4 @@ def desks(new_desk: NewDesk) -> dict[str, Desk]:
 
 @pytest.fixture(scope="session")
 def web_clinic(web_app: TestClient) -> Clinic:
-    auth: dict[str, Headers] = {}
-    for username in USERS:
-        response = web_app.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        auth[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    return Clinic(web_app, auth)
+    return Clinic(web_app, bearer_headers(web_app))

@@ -17,15 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from clinic import PASSWORD, USERS, Clinic
-from desk import Desk, text_of
+from clinic import USERS, Clinic, bearer_headers, start_with_users
+from desk import Desk, log_in, text_of
 from fastapi.testclient import TestClient
 
 from rltnet.service.app import create_app
-from rltnet.service.platform import Platform
-from rltnet.service.schemas import UserCreate
 from rltnet.service.settings import Settings
-from rltnet.service.usecases.users import add_user
 
 LONDON = ZoneInfo("Europe/London")  # the england network's zone: the console's clock
 LU177_REACTORS = ["hfr-petten", "br2-mol", "maria-swierk", "lvr-15-rez"]  # every supplier of both sites
@@ -41,25 +38,10 @@ class Workspace:
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     folder: Path = tmp_path_factory.mktemp("disruptions")
     settings = Settings(database_url=f"sqlite:///{folder / 'rltnet.sqlite'}", network="england")
-    platform = Platform.start(settings)
-    with platform.sessions() as session:
-        for username, (role, centre) in USERS.items():
-            body = {"username": username, "password": PASSWORD, "role": role, "centre_id": centre}
-            add_user(session, platform, UserCreate.model_validate(body))
-        session.commit()
-    desks = {}
-    for username in USERS:
-        client = TestClient(create_app(settings, platform))
-        login = client.post(
-            "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
-        )
-        assert login.status_code == 303, login.text
-        desks[username] = Desk(client, username)
+    platform = start_with_users(settings)
+    desks = {username: log_in(platform, username) for username in USERS}
     api = TestClient(create_app(settings, platform))
-    auth = {}
-    for username in USERS:
-        token = api.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD}).json()
-        auth[username] = {"Authorization": f"Bearer {token['access_token']}"}
+    auth = bearer_headers(api)
     yield Workspace(desks, Clinic(api, auth))
     platform.close()
 

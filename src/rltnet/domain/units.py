@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from rltnet.domain.errors import InvalidInput, NaiveDatetime
 
@@ -132,6 +133,17 @@ def elapsed(start: datetime, end: datetime) -> timedelta:
 def after(moment: datetime, span: timedelta) -> datetime:
     """The instant `span` of real time after `moment` (in UTC), whatever clocks do between."""
     return require_aware(moment, "moment").astimezone(UTC) + span
+
+
+def format_local(moment: datetime, zone: ZoneInfo) -> str:
+    """The instant on a place's wall clock, with the day and the zone's abbreviation, as the
+    people there read it.
+
+    >>> format_local(datetime(2026, 12, 9, 8, 0, tzinfo=UTC), ZoneInfo("Europe/London"))
+    'Wed 09 Dec 2026 08:00 GMT'
+    """
+    local = require_aware(moment, "moment").astimezone(zone)
+    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or zone.key)
 
 
 def format_instant(moment: datetime) -> str:

@@ -13,7 +13,7 @@ with the plan in force as `previous`: confirmed orders stay put unless they cann
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -34,6 +34,9 @@ from rltnet.planning.problem import (
     PlanningProblem,
 )
 
+ShowInstant = Callable[[datetime], str]
+"""How an event's description shows an instant: ISO UTC by default, a page its local clock."""
+
 
 @dataclass(frozen=True, slots=True)
 class ReactorOutage:
@@ -42,11 +45,8 @@ class ReactorOutage:
     end_at: datetime
     reason: str = ""
 
-    def describe(self) -> str:
-        return (
-            f"reactor {self.reactor_id} out from {format_instant(self.start_at)} "
-            f"to {format_instant(self.end_at)}"
-        )
+    def describe(self, show: ShowInstant = format_instant) -> str:
+        return f"reactor {self.reactor_id} out from {show(self.start_at)} to {show(self.end_at)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class BatchFailed:
     batch_id: str
     reason: str = ""
 
-    def describe(self) -> str:
+    def describe(self, show: ShowInstant = format_instant) -> str:
         return f"batch {self.batch_id} failed QC"
 
 
@@ -65,11 +65,8 @@ class LaneCancelled:
     end_at: datetime
     reason: str = ""
 
-    def describe(self) -> str:
-        return (
-            f"lane {self.lane_id} cancelled from {format_instant(self.start_at)} "
-            f"to {format_instant(self.end_at)}"
-        )
+    def describe(self, show: ShowInstant = format_instant) -> str:
+        return f"lane {self.lane_id} cancelled from {show(self.start_at)} to {show(self.end_at)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +77,9 @@ class LaneDelayed:
     delay: timedelta
     reason: str = ""
 
-    def describe(self) -> str:
+    def describe(self, show: ShowInstant = format_instant) -> str:
         hours = self.delay.total_seconds() / 3600
-        return f"lane {self.lane_id} {hours:g} h late from {format_instant(self.start_at)}"
+        return f"lane {self.lane_id} {hours:g} h late from {show(self.start_at)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +87,7 @@ class OrderCancelled:
     order_id: str
     reason: str = ""
 
-    def describe(self) -> str:
+    def describe(self, show: ShowInstant = format_instant) -> str:
         return f"order {self.order_id} cancelled"
 
 
@@ -99,7 +96,7 @@ class NoShow:
     order_id: str
     reason: str = ""
 
-    def describe(self) -> str:
+    def describe(self, show: ShowInstant = format_instant) -> str:
         return f"the patient of order {self.order_id} did not come"
 
 
@@ -109,7 +106,7 @@ class CentreClosed:
     day: date
     reason: str = ""
 
-    def describe(self) -> str:
+    def describe(self, show: ShowInstant = format_instant) -> str:
         return f"centre {self.centre_id} closed on {self.day.isoformat()}"
 
 

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from rltnet.domain.units import format_local
 from rltnet.service.platform import Platform
 from rltnet.service.security import Principal
 from rltnet.web.auth import COOKIE, MENU, csrf_token
@@ -37,10 +38,7 @@ def zone_of(platform: Platform, centre_id: str | None) -> ZoneInfo:
 
 def when(instant: datetime | None, zone: ZoneInfo) -> str:
     """'Wed 25 Nov 2026 14:00 GMT': the day, the time and the zone, never ambiguous."""
-    if instant is None:
-        return "—"
-    local = instant.astimezone(zone)
-    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or zone.key)
+    return "—" if instant is None else format_local(instant, zone)
 
 
 def waited(hours: float | None) -> str:

@@ -7,7 +7,6 @@ is the dose the order would get; nothing is reserved.
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +16,7 @@ from rltnet.domain.network import TreatmentCentre
 from rltnet.domain.orders import DoseOrder
 from rltnet.domain.pathway import PatientPathway, Stage
 from rltnet.domain.products import TherapyProduct
-from rltnet.domain.units import Activity
+from rltnet.domain.units import Activity, format_local
 from rltnet.service import pathways
 from rltnet.service.disruptions import stored_events
 from rltnet.service.errors import Forbidden
@@ -161,17 +160,21 @@ def _refusal(
 ) -> str | None:
     """Why `preferred` cannot work, in the centre's own time, and what to do; None if it can."""
     zone = centre.calendar.time_zone
+
+    def local(instant: datetime) -> str:
+        return format_local(instant, zone)
+
+    window = f"{local(probe.earliest_at)} to {local(probe.latest_at)}"
     if best is None:
         return (
             f"no dose of {product.brand} can reach {centre.name} inside this cycle's window "
-            f"({_local(probe.earliest_at, zone)} to {_local(probe.latest_at, zone)}): "
+            f"({window}): "
             f"{why_none or 'no option'}; ask the manufacturer, or discuss a delayed cycle with the physician"
         )
     if not probe.earliest_at <= preferred <= probe.latest_at:
         return (
-            f"{_local(preferred, zone)} is outside the window the {product.brand} label allows for this "
-            f"cycle: {_local(probe.earliest_at, zone)} to {_local(probe.latest_at, zone)}; choose a time "
-            f"inside it, such as one of the dates listed"
+            f"{local(preferred)} is outside the window the {product.brand} label allows for this "
+            f"cycle: {window}; choose a time inside it, such as one of the dates listed"
         )
     day = centre.calendar.local_date(preferred)
     if centre.calendar.local_date(best.administration_at) != day:
@@ -181,7 +184,7 @@ def _refusal(
         )
     if not best.within_band:
         return (
-            f"the dose would hold {best.expected_gbq:.2f} GBq at {_local(best.administration_at, zone)}, "
+            f"the dose would hold {best.expected_gbq:.2f} GBq at {local(best.administration_at)}, "
             f"outside the {product.brand} tolerance band; choose another date"
         )
     return None
@@ -200,9 +203,3 @@ def _nearest_days(
             if len(chosen) == CHECK_ALTERNATIVES:
                 break
     return sorted(chosen.values())
-
-
-def _local(instant: datetime, zone: ZoneInfo) -> str:
-    """'Wed 09 Dec 2026 08:00 GMT': the centre's wall clock, as its coordinator reads it."""
-    local = instant.astimezone(zone)
-    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or zone.key)

@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from rltnet.domain.errors import InvalidInput
 from rltnet.files.event_file import EventFile
 from rltnet.files.plan_file import events_json
-from rltnet.planning.replan import Event, LaneCancelled, LaneDelayed, ReactorOutage
+from rltnet.planning.replan import Event
 from rltnet.service.deps import DbSession, PlatformDep
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import DisruptionCreate, DisruptionPublic, ReplanPublic
@@ -210,19 +210,6 @@ def _described(declared: DisruptionPublic, zone: ZoneInfo) -> list[str]:
 
 
 def in_words(event: Event, zone: ZoneInfo) -> str:
-    """What failed, with its times on the planner's clock ('Wed 09 Dec 2026 08:00 GMT'), not in ISO."""
-
-    def at(instant: datetime) -> str:
-        return render.when(instant, zone)
-
-    reason = f" ({event.reason})" if getattr(event, "reason", "") else ""
-    if isinstance(event, ReactorOutage):
-        return f"reactor {event.reactor_id} out from {at(event.start_at)} to {at(event.end_at)}{reason}"
-    if isinstance(event, LaneDelayed):
-        hours = event.delay.total_seconds() / 3600
-        return (
-            f"lane {event.lane_id} {hours:g} h late from {at(event.start_at)} to {at(event.end_at)}{reason}"
-        )
-    if isinstance(event, LaneCancelled):
-        return f"lane {event.lane_id} cancelled from {at(event.start_at)} to {at(event.end_at)}{reason}"
-    return event.describe() + reason  # a batch or a day: no instant to show
+    """What failed, its times on the planner's clock ('Wed 09 Dec 2026 08:00 GMT'), and why."""
+    reason = f" ({event.reason})" if event.reason else ""
+    return event.describe(lambda instant: render.when(instant, zone)) + reason
