@@ -19,7 +19,7 @@ The load generator writes raw HTTP/1.1 over asyncio streams, not httpx: on a
 several times more CPU per request.
 
 `--profile N` then times N submissions in-process through the use case
-(``usecases.orders.submit``, no HTTP) under cProfile and prints where the time
+(``usecases.submissions.submit``, no HTTP) under cProfile and prints where the time
 per order goes. Run:
 
     .venv/bin/python bench/bench_service.py [--databases sqlite postgresql] [--orders 2000]
@@ -63,7 +63,7 @@ from rltnet.service.platform import Platform
 from rltnet.service.schemas import OrderCreate, UserCreate
 from rltnet.service.security import Principal, Role
 from rltnet.service.settings import Settings
-from rltnet.service.usecases import orders as order_cases
+from rltnet.service.usecases import submissions
 from rltnet.service.usecases.users import add_user
 from rltnet.store import db, tables
 
@@ -542,7 +542,7 @@ def profile_submit(database_url: str, network: Path, count: int, seed: int, mode
                 began = time.perf_counter()
                 if profiled:
                     profiler.enable()
-                order_cases.submit(session, platform, who, body, f"profile-{secrets.token_hex(8)}")
+                submissions.submit(session, platform, who, body, f"profile-{secrets.token_hex(8)}")
                 profiler.disable()
                 walls[profiled] += time.perf_counter() - began
     finally:

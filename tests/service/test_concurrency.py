@@ -36,21 +36,17 @@ from typing import Any
 import holidays
 import httpx
 import pytest
+from clinic import approved_patients
 from sqlalchemy import func, select
 
 from rltnet.files.catalogue_file import default_catalogue
 from rltnet.files.network_file import load_network
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
-    ImagingRequestCreate,
-    ImagingResultCreate,
-    MdtDecisionCreate,
-    PatientCreate,
     UserCreate,
 )
 from rltnet.service.security import Principal, Role
 from rltnet.service.settings import Settings
-from rltnet.service.usecases import patients as patient_cases
 from rltnet.service.usecases.users import add_user
 from rltnet.store import db, tables
 
@@ -150,32 +146,7 @@ def prepare(database_url: str, network: Path, patients: int) -> list[str]:
             session.commit()
             coordinator = Principal(users["coordinator"].id, COORDINATOR, Role.COORDINATOR, "c1")
             physician = Principal(users["physician"].id, "doc-c1", Role.PHYSICIAN, "c1")
-            ids = []
-            for n in range(patients):
-                referral = PatientCreate.model_validate(
-                    {
-                        "centre_id": "c1",
-                        "product": PRODUCT,
-                        "indication": "mCRPC",
-                        "identity": {
-                            "name": f"Burst Patient {n}",
-                            "date_of_birth": "1950-01-01",
-                            "hospital_number": f"B-{n}",
-                        },
-                    }
-                )
-                patient = patient_cases.refer(session, platform, coordinator, referral).id
-                patient_cases.request_imaging(
-                    session, platform, coordinator, patient, ImagingRequestCreate(agent="Locametz")
-                )
-                patient_cases.record_imaging(
-                    session, platform, coordinator, patient, ImagingResultCreate(result="positive")
-                )
-                patient_cases.decide(
-                    session, platform, physician, patient, MdtDecisionCreate(decision="approve")
-                )
-                ids.append(patient)
-        return ids
+            return approved_patients(session, platform, coordinator, physician, patients, PRODUCT)
     finally:
         platform.close()
 

@@ -6,10 +6,19 @@ import secrets
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from rltnet.service.platform import Platform
-from rltnet.service.schemas import UserCreate
+from rltnet.service.schemas import (
+    ImagingRequestCreate,
+    ImagingResultCreate,
+    MdtDecisionCreate,
+    PatientCreate,
+    UserCreate,
+)
+from rltnet.service.security import Principal
 from rltnet.service.settings import Settings
+from rltnet.service.usecases import patients as patient_cases
 from rltnet.service.usecases.users import add_user
 
 PASSWORD = "correct-horse-battery-staple"
@@ -36,6 +45,42 @@ def start_with_users(settings: Settings) -> Platform:
             add_user(session, platform, UserCreate.model_validate(body))
         session.commit()
     return platform
+
+
+def approved_patients(
+    session: Session,
+    platform: Platform,
+    coordinator: Principal,
+    physician: Principal,
+    count: int,
+    product: str = "lu177-vipivotide-tetraxetan",
+) -> list[str]:
+    """`count` patients of the coordinator's centre referred, imaged positive and approved at
+    MDT through the use cases; their ids."""
+    ids = []
+    for n in range(count):
+        referral = PatientCreate.model_validate(
+            {
+                "centre_id": coordinator.centre_id,
+                "product": product,
+                "indication": "mCRPC",
+                "identity": {
+                    "name": f"Patient {n}",
+                    "date_of_birth": "1950-01-01",
+                    "hospital_number": f"H-{n}",
+                },
+            }
+        )
+        patient = patient_cases.refer(session, platform, coordinator, referral).id
+        patient_cases.request_imaging(
+            session, platform, coordinator, patient, ImagingRequestCreate(agent="Locametz")
+        )
+        patient_cases.record_imaging(
+            session, platform, coordinator, patient, ImagingResultCreate(result="positive")
+        )
+        patient_cases.decide(session, platform, physician, patient, MdtDecisionCreate(decision="approve"))
+        ids.append(patient)
+    return ids
 
 
 def bearer_headers(client: TestClient) -> dict[str, Headers]:

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rltnet import __version__
 from rltnet.domain.errors import InvalidInput
 from rltnet.service import errors
+from rltnet.service.intake import Intake
 from rltnet.service.platform import Platform
 from rltnet.service.preparer import Preparer
 from rltnet.service.routes import admin, auth, logistics, orders, patients, plan, reference
@@ -39,12 +40,14 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         if not hasattr(app.state, "platform"):
             app.state.platform = Platform.start(settings)
+            app.state.intake = Intake(app.state.platform)
         preparer = Preparer(app.state.platform)
         if settings.prepare_placement:
             preparer.start()
         yield
         if settings.prepare_placement:
             preparer.stop()
+        app.state.intake.stop()
         app.state.platform.close()
 
     app = FastAPI(
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     if platform is not None:
         app.state.platform = platform
+        app.state.intake = Intake(platform)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     api = APIRouter(prefix="/api/v1")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from rltnet.service.security import Principal
@@ -21,26 +23,45 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Add an audit entry in the caller's transaction (it commits with the write it records)."""
-    session.add(
-        tables.AuditEntry(
-            at=datetime.now(UTC),
-            username=who.username,
-            role=who.role.value,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-        )
-    )
+    session.add(tables.AuditEntry(**entry(who, action, entity, entity_id, before, after)))
+
+
+TRAIL: Table = tables.AuditEntry.__table__  # type: ignore[assignment]
+
+
+def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Add many `entry` values in one statement, in the caller's transaction."""
+    if entries:
+        session.execute(TRAIL.insert(), entries)
+
+
+def entry(
+    who: Principal,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The values of one audit entry, made now."""
+    return {
+        "at": datetime.now(UTC),
+        "username": who.username,
+        "role": who.role.value,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "before": before,
+        "after": after,
+    }
 
 
 def snapshot(row: tables.Base, *, leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
     """A record's columns as JSON-ready values, for the trail."""
-    values: dict[str, Any] = {}
-    for column in row.__table__.columns:
-        if column.key in leave_out:
-            continue
-        value = getattr(row, column.key)
-        values[column.key] = value.isoformat() if hasattr(value, "isoformat") else value
-    return values
+    columns = row.__table__.columns
+    return as_json({c.key: getattr(row, c.key) for c in columns if c.key not in leave_out})
+
+
+def as_json(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values JSON-ready: dates and instants in ISO 8601."""
+    return {key: v.isoformat() if hasattr(v, "isoformat") else v for key, v in values.items()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -49,8 +49,9 @@ DbSession = Annotated[Session, Depends(database)]
 TOKENS: Table = tables.Token.__table__  # type: ignore[assignment]
 USERS: Table = tables.User.__table__  # type: ignore[assignment]
 # Every request runs it: built once, and read as plain rows (no ORM objects to track)
-_TOKEN_HOLDER = (
+_TOKEN_HOLDERS = (
     select(
+        TOKENS.c.token_hash,
         TOKENS.c.revoked,
         TOKENS.c.expires_at,
         USERS.c.id,
@@ -60,7 +61,7 @@ _TOKEN_HOLDER = (
         USERS.c.active,
     )
     .join(USERS, USERS.c.id == TOKENS.c.user_id)
-    .where(TOKENS.c.token_hash == bindparam("token_hash"))
+    .where(TOKENS.c.token_hash.in_(bindparam("hashes", expanding=True)))
 )
 
 
@@ -71,24 +72,44 @@ def who_holds(session: Session, token: str) -> Principal | None:
     endpoint on another thread, and a request must not hold a connection while it
     waits for one.
     """
-    found = session.execute(_TOKEN_HOLDER, {"token_hash": token_hash(token)}).first()
-    who = None
-    if found is not None and not found.revoked and found.expires_at > datetime.now(UTC) and found.active:
-        who = Principal(found.id, found.username, Role(found.role), found.centre_id)
+    who = holders(session, [token]).get(token)
     session.rollback()
     return who
+
+
+def holders(session: Session, tokens: Sequence[str]) -> dict[str, Principal]:
+    """The users the live tokens among `tokens` belong to, by token: one read for them all."""
+    hashes = {token_hash(token): token for token in tokens}
+    at = datetime.now(UTC)
+    return {
+        hashes[row.token_hash]: Principal(row.id, row.username, Role(row.role), row.centre_id)
+        for row in session.execute(_TOKEN_HOLDERS, {"hashes": list(hashes)})
+        if not row.revoked and row.expires_at > at and row.active
+    }
+
+
+async def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The request's bearer token, not yet checked (the order intake checks a batch's at once)."""
+    if credentials is None:
+        raise Unauthenticated(NOT_LOGGED_IN)
+    return credentials.credentials
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
+NOT_LOGGED_IN = "log in first: POST /api/v1/auth/login, then send 'Authorization: Bearer <token>'"
+NOT_LIVE = "the token is unknown, revoked or expired; log in again"
 
 
 def principal(
     session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None:
-        raise Unauthenticated(
-            "log in first: POST /api/v1/auth/login, then send 'Authorization: Bearer <token>'"
-        )
+        raise Unauthenticated(NOT_LOGGED_IN)
     who = who_holds(session, credentials.credentials)
     if who is None:
-        raise Unauthenticated("the token is unknown, revoked or expired; log in again")
+        raise Unauthenticated(NOT_LIVE)
     return who
 
 

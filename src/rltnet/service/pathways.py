@@ -8,10 +8,11 @@ patient's stage updated, in the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from rltnet.domain.dose import Dose
@@ -72,7 +73,54 @@ def event_data(event: PathwayEvent) -> dict[str, Any]:
     return data
 
 
-def to_event(row: tables.PathwayEventRow, catalogue: Catalogue) -> PathwayEvent:
+class StoredEvent(Protocol):
+    """A stored event row, as the ORM or a Core read gives it."""
+
+    @property
+    def move(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any] | None: ...
+
+
+class PatientRecord(Protocol):
+    """The patient columns a pathway needs, as the ORM or a Core read gives them."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def events(self) -> int: ...
+    @property
+    def stage_since(self) -> datetime: ...
+
+
+EVENTS: Table = tables.PathwayEventRow.__table__  # type: ignore[assignment]
+PATIENTS: Table = tables.Patient.__table__  # type: ignore[assignment]
+# Core statements for many patients at once (the order intake's batches): built once
+_EVENTS_OF = select(
+    EVENTS.c.patient_id, EVENTS.c.move, EVENTS.c.at, EVENTS.c.actor, EVENTS.c.reason, EVENTS.c.data
+).order_by(EVENTS.c.patient_id, EVENTS.c.seq)
+_PATIENT_MOVED = (
+    update(PATIENTS)
+    .where(PATIENTS.c.id == bindparam("patient"))
+    .values(
+        events=bindparam("seq"),
+        stage=bindparam("new_stage"),
+        stage_since=bindparam("since"),
+        cycle=bindparam("new_cycle"),
+        cycles_given=bindparam("given"),
+    )
+)
+
+
+def to_event(row: StoredEvent, catalogue: Catalogue) -> PathwayEvent:
     data = row.data or {}
     dose = None
     if "dose" in data:
@@ -100,15 +148,27 @@ def to_event(row: tables.PathwayEventRow, catalogue: Catalogue) -> PathwayEvent:
     )
 
 
-def load(session: Session, patient: tables.Patient, catalogue: Catalogue) -> PatientPathway:
+def load(session: Session, patient: PatientRecord, catalogue: Catalogue) -> PatientPathway:
     """The patient's pathway, replayed from its stored events."""
-    rows = session.scalars(
-        select(tables.PathwayEventRow)
-        .where(tables.PathwayEventRow.patient_id == patient.id)
-        .order_by(tables.PathwayEventRow.seq)
-    )
-    product = catalogue.therapy(patient.product_id)
-    return PatientPathway.from_events(patient.id, product, [to_event(row, catalogue) for row in rows])
+    return load_many(session, [patient], catalogue)[patient.id]
+
+
+def load_many(
+    session: Session, patients: Sequence[PatientRecord], catalogue: Catalogue
+) -> dict[str, PatientPathway]:
+    """Each patient's pathway, replayed from its stored events: one read for them all, as
+    plain rows (building ORM objects for events read once costs more than the read)."""
+    ids = [patient.id for patient in patients]
+    rows = session.execute(_EVENTS_OF.where(EVENTS.c.patient_id.in_(ids))) if ids else ()
+    events: dict[str, list[PathwayEvent]] = {patient_id: [] for patient_id in ids}
+    for row in rows:
+        events[row.patient_id].append(to_event(row, catalogue))
+    return {
+        patient.id: PatientPathway.from_events(
+            patient.id, catalogue.therapy(patient.product_id), events[patient.id]
+        )
+        for patient in patients
+    }
 
 
 def record(session: Session, patient: tables.Patient, pathway: PatientPathway, event: PathwayEvent) -> None:
@@ -116,19 +176,59 @@ def record(session: Session, patient: tables.Patient, pathway: PatientPathway, e
     before = pathway.stage if pathway.state is not None else None
     state = pathway.record(event)  # raises PathwayError, leaving the pathway unchanged
     patient.events += 1
-    session.add(
-        tables.PathwayEventRow(
-            patient_id=patient.id,
-            seq=patient.events,
-            move=event.move.value,
-            at=event.at,
-            actor=event.actor,
-            reason=event.reason,
-            data=event_data(event),
-        )
-    )
+    session.add(tables.PathwayEventRow(**event_values(patient.id, patient.events, event)))
     if state.stage != before:
         patient.stage_since = event.at
     patient.stage = state.stage.value
     patient.cycle = state.cycle
     patient.cycles_given = state.cycles_given
+
+
+def event_values(patient_id: str, seq: int, event: PathwayEvent) -> dict[str, Any]:
+    """The stored row of a patient's `seq`-th event."""
+    return {
+        "patient_id": patient_id,
+        "seq": seq,
+        "move": event.move.value,
+        "at": event.at,
+        "actor": event.actor,
+        "reason": event.reason,
+        "data": event_data(event),
+    }
+
+
+class Moves:
+    """Events recorded on many patients' pathways in memory, then written in two statements
+    (the order intake's batches): the event rows, and each patient's new stage."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._patients: dict[str, dict[str, Any]] = {}
+
+    def record(self, patient: PatientRecord, pathway: PatientPathway, *events: PathwayEvent) -> None:
+        """As `record`, each event through the state machine, kept to be written: all of them,
+        or none where one is refused (PathwayError; the pathway is then not to be used)."""
+        moved = self._patients.get(patient.id)
+        seq = moved["seq"] if moved else patient.events
+        since = moved["since"] if moved else patient.stage_since
+        rows = []
+        for event in events:
+            before = pathway.stage if pathway.state is not None else None
+            state = pathway.record(event)
+            seq += 1
+            rows.append(event_values(patient.id, seq, event))
+            since = event.at if state.stage != before else since
+        self.events.extend(rows)
+        self._patients[patient.id] = {
+            "patient": patient.id,
+            "seq": seq,
+            "new_stage": pathway.current.stage.value,
+            "since": since,
+            "new_cycle": pathway.current.cycle,
+            "given": pathway.current.cycles_given,
+        }
+
+    def write(self, session: Session) -> None:
+        if self.events:
+            session.execute(EVENTS.insert(), self.events)
+            session.execute(_PATIENT_MOVED, list(self._patients.values()))

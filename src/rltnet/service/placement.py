@@ -18,18 +18,33 @@ took is given back by the opposite update and the next option is tried, so
 concurrent submissions never overbook a batch, a chair or a permit. Isotope stock
 is not reserved here: the full planner (`POST /plan/optimise`, a declared
 disruption) accounts for it.
+
+`place_many` places the orders of one transaction together (the service's group
+commit) in a fixed number of statements: one read, each order's option chosen in
+memory against it and against the orders before it, the counters moved by one
+statement each, in key order (two batches never wait on each other in a circle),
+then checked under the locks those updates took. An order that no longer fits,
+because another transaction took the capacity since the read, gives back what it
+took and is placed alone, as above.
+
+On PostgreSQL every placement, booking and release first takes one transaction-level
+advisory lock (`serialise`), held to the commit: they run one at a time, so a read
+made under it is exact and no two of them wait on each other's rows in a circle
+(a deadlock PostgreSQL would break by failing one). The rest of a transaction (the
+order, its events, the audit) runs in parallel. On SQLite every write transaction
+is serial already.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,15 +78,18 @@ _BATCHES_BETWEEN = (
     .where(BATCHES.c.start_at >= bindparam("first"))
     .where(BATCHES.c.start_at <= bindparam("last"))
 )
+_BATCHES_NAMED = select(BATCHES.c.id, BATCHES.c.booked, BATCHES.c.capacity, BATCHES.c.failed).where(
+    BATCHES.c.id.in_(bindparam("ids", expanding=True))
+)
 _CENTRE_DAYS_BETWEEN = (
-    select(CENTRE_DAYS.c.day, CENTRE_DAYS.c.activity_bq)
-    .where(CENTRE_DAYS.c.centre_id == bindparam("centre"))
+    select(CENTRE_DAYS.c.centre_id, CENTRE_DAYS.c.day, CENTRE_DAYS.c.activity_bq)
+    .where(CENTRE_DAYS.c.centre_id.in_(bindparam("centres", expanding=True)))
     .where(CENTRE_DAYS.c.day >= bindparam("first"))
     .where(CENTRE_DAYS.c.day <= bindparam("last"))
 )
 _APPOINTMENTS_OVERLAPPING = (
-    select(APPOINTMENTS.c.start_at, APPOINTMENTS.c.end_at)
-    .where(APPOINTMENTS.c.centre_id == bindparam("centre"))
+    select(APPOINTMENTS.c.centre_id, APPOINTMENTS.c.chair, APPOINTMENTS.c.start_at, APPOINTMENTS.c.end_at)
+    .where(APPOINTMENTS.c.centre_id.in_(bindparam("centres", expanding=True)))
     .where(APPOINTMENTS.c.start_at < bindparam("end"))
     .where(APPOINTMENTS.c.end_at > bindparam("start"))
 )
@@ -96,6 +114,19 @@ _TAKE_ACTIVITY = (
     .values(activity_bq=CENTRE_DAYS.c.activity_bq + bindparam("bq"))
 )
 
+# the advisory lock that serialises placements on PostgreSQL: any fixed 64-bit key
+PLACEMENT_LOCK = 0x726C746E6574  # "rltnet"
+_SERIALISE = select(func.pg_advisory_xact_lock(PLACEMENT_LOCK))
+# a batch of orders moves each counter once, by its total, and checks the sum under the lock
+_ADD_DOSES = (
+    update(BATCHES).where(BATCHES.c.id == bindparam("batch")).values(booked=BATCHES.c.booked + bindparam("n"))
+)
+_ADD_ACTIVITY = (
+    update(CENTRE_DAYS)
+    .where(CENTRE_DAYS.c.centre_id == bindparam("centre"))
+    .where(CENTRE_DAYS.c.day == bindparam("on_day"))
+    .values(activity_bq=CENTRE_DAYS.c.activity_bq + bindparam("bq"))
+)
 _GIVE_DOSE = update(BATCHES).where(BATCHES.c.id == bindparam("batch")).values(booked=BATCHES.c.booked - 1)
 _GIVE_ACTIVITY = (
     update(CENTRE_DAYS)
@@ -103,6 +134,12 @@ _GIVE_ACTIVITY = (
     .where(CENTRE_DAYS.c.day == bindparam("on_day"))
     .values(activity_bq=CENTRE_DAYS.c.activity_bq - bindparam("bq"))
 )
+
+
+def serialise(session: Session) -> None:
+    """Wait for, then hold to the commit, the placement lock (PostgreSQL; see the module's notes)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_SERIALISE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +173,14 @@ class _Taken(Exception):
         self.what = what
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Booked:
-    """What the database holds on the batches, days and chairs an order's options touch."""
+    """What the database holds on the batches, centre-days and chairs some options touch,
+    plus what the orders placed before in the same batch took."""
 
     batches: dict[str, tuple[int, int, bool]]  # id -> booked, capacity, failed
-    activity_bq: dict[date, float]
-    appointments: list[tuple[datetime, datetime]]
+    activity_bq: dict[tuple[str, date], float]  # (centre, local day) -> booked
+    appointments: dict[str, list[tuple[datetime, datetime]]]  # centre -> (start, end)
 
     def why_not(self, option: Option, day: date, bq: float, limit_bq: float, chairs: int) -> str | None:
         booked, capacity, failed = self.batches.get(option.batch_id, (0, option.batch_capacity, False))
@@ -150,10 +188,45 @@ class _Booked:
             return "batch failed"
         if booked >= capacity:
             return "batch full"
-        if self.activity_bq.get(day, 0.0) + bq > limit_bq:
+        if self.activity_bq.get((option.centre_id, day), 0.0) + bq > limit_bq:
             return "daily activity limit reached"
-        overlapping = sum(1 for s, e in self.appointments if s < option.end_at and e > option.start_at)
+        taken = self.appointments.get(option.centre_id, ())
+        overlapping = sum(1 for s, e in taken if s < option.end_at and e > option.start_at)
         return "no chair free" if overlapping >= chairs else None
+
+    def take(self, option: Option, day: date, bq: float) -> None:
+        """Count an option chosen in memory, for the orders after it."""
+        booked, capacity, failed = self.batches.get(option.batch_id, (0, option.batch_capacity, False))
+        self.batches[option.batch_id] = (booked + 1, capacity, failed)
+        self.activity_bq[(option.centre_id, day)] = self.activity_bq.get((option.centre_id, day), 0.0) + bq
+        self.appointments.setdefault(option.centre_id, []).append((option.start_at, option.end_at))
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """The batch and centre-day rows the read found: the others are created before use."""
+
+    batches: set[str]
+    centre_days: set[tuple[str, date]]
+
+
+@dataclass(slots=True)
+class _Pick:
+    """An order of a batch and the option chosen for it in memory."""
+
+    index: int
+    order: DoseOrder
+    option: Option
+    day: date
+    chair: int = 0
+
+
+@dataclass(slots=True)
+class _Reserved:
+    """The picks whose reservations hold under the locks, and those that must be placed alone."""
+
+    kept: list[_Pick] = field(default_factory=list)
+    dropped: list[_Pick] = field(default_factory=list)
 
 
 class Placer:
@@ -247,14 +320,17 @@ class Placer:
             made_bq=made_bq,
         )
 
-    def place(self, session: Session, order: DoseOrder, now: datetime) -> Placed | str:
+    def place(
+        self, session: Session, order: DoseOrder, now: datetime, events: Sequence[Event] | None = None
+    ) -> Placed | str:
         """Reserve the first option that fits and write its dose, shipment and appointment;
-        or say why none could be placed."""
-        options, reason = self.options(order, now, stored_events(session))
+        or say why none could be placed. `events`: the disruptions declared (else read)."""
+        options, reason = self.options(order, now, stored_events(session) if events is None else events)
         if not options:
             return reason or "no option inside the order's window"
         centre = self.network.centres[order.centre_id]
-        booked = self._booked(session, centre.centre_id, options)
+        serialise(session)
+        booked = self._booked(session, options)
         refused: Counter[str] = Counter()
         for option in options:
             day = centre.calendar.local_date(option.start_at)
@@ -265,7 +341,7 @@ class Placer:
                 refused[why] += 1
                 continue
             try:
-                known = (option.batch_id in booked.batches, day in booked.activity_bq)
+                known = (option.batch_id in booked.batches, (centre.centre_id, day) in booked.activity_bq)
                 chair = self._reserve(session, order, option, day, known)
             except _Taken as taken:
                 refused[taken.what] += 1
@@ -275,12 +351,13 @@ class Placer:
         listed = ", ".join(f"{what} ({n})" for what, n in refused.most_common())
         return f"every option is taken: {listed}"
 
-    def _booked(self, session: Session, centre_id: str, options: list[Option]) -> _Booked:
+    def _booked(self, session: Session, options: Sequence[Option]) -> _Booked:
         """One read of what the options touch, by ranges rather than lists of ids: an order has
         hundreds of options, and binding each id costs more than reading a few rows too many."""
-        calendar = self.network.centres[centre_id].calendar
         first = min(o.start_at for o in options)
         last = max(o.end_at for o in options)
+        centres = sorted({o.centre_id for o in options})
+        days = [self.network.centres[c].calendar.local_date(t) for c in centres for t in (first, last)]
         batches = session.execute(
             _BATCHES_BETWEEN,
             {
@@ -289,16 +366,176 @@ class Placer:
             },
         )
         activity = session.execute(
-            _CENTRE_DAYS_BETWEEN,
-            {"centre": centre_id, "first": calendar.local_date(first), "last": calendar.local_date(last)},
+            _CENTRE_DAYS_BETWEEN, {"centres": centres, "first": min(days), "last": max(days)}
         )
-        appointments = session.execute(
-            _APPOINTMENTS_OVERLAPPING, {"centre": centre_id, "start": first, "end": last}
-        )
+        taken = session.execute(_APPOINTMENTS_OVERLAPPING, {"centres": centres, "start": first, "end": last})
+        appointments: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+        for row in taken:
+            appointments[row.centre_id].append((row.start_at, row.end_at))
         return _Booked(
             {row.id: (row.booked, row.capacity, row.failed) for row in batches},
-            {row.day: row.activity_bq for row in activity},
-            [(row.start_at, row.end_at) for row in appointments],
+            {(row.centre_id, row.day): row.activity_bq for row in activity},
+            appointments,
+        )
+
+    def place_many(
+        self, session: Session, orders: Sequence[DoseOrder], now: datetime, events: Sequence[Event]
+    ) -> list[Placed | str]:
+        """`place` for the orders of one transaction, in a few statements for them all: each
+        gets the first of its options that fits what the database holds and what the orders
+        before it took (see the module's notes)."""
+        results: list[Placed | str] = ["" for _ in orders]
+        wanted: list[tuple[int, DoseOrder, list[Option]]] = []
+        for index, order in enumerate(orders):
+            options, reason = self.options(order, now, events)
+            if options:
+                wanted.append((index, order, options))
+            else:
+                results[index] = reason or "no option inside the order's window"
+        if not wanted:
+            return results
+        serialise(session)
+        booked = self._booked(session, [o for _, _, options in wanted for o in options])
+        found = _Found(set(booked.batches), set(booked.activity_bq))  # before the picks count
+        picks: list[_Pick] = []
+        for index, order, options in wanted:
+            chosen = self._choose(booked, order, options)
+            if isinstance(chosen, str):
+                results[index] = chosen
+            else:
+                picks.append(_Pick(index, order, *chosen))
+        reserved = self._reserve_many(session, picks, found)
+        self._write_many(session, reserved.kept)
+        for pick in reserved.kept:
+            results[pick.index] = Placed(pick.option, pick.chair)
+        for pick in reserved.dropped:  # another transaction took it since the read: alone, as usual
+            results[pick.index] = self.place(session, pick.order, now, events)
+        return results
+
+    def _choose(self, booked: _Booked, order: DoseOrder, options: list[Option]) -> tuple[Option, date] | str:
+        """The first option that fits in memory, counted there; or why none does."""
+        centre = self.network.centres[order.centre_id]
+        limit_bq = centre.daily_activity_limit.bq
+        refused: Counter[str] = Counter()
+        for option in options:
+            day = centre.calendar.local_date(option.start_at)
+            why = booked.why_not(option, day, order.prescribed.bq, limit_bq, centre.chairs)
+            if why is None:
+                booked.take(option, day, order.prescribed.bq)
+                return option, day
+            refused[why] += 1
+        listed = ", ".join(f"{what} ({n})" for what, n in refused.most_common())
+        return f"every option is taken: {listed}"
+
+    def _reserve_many(self, session: Session, picks: list[_Pick], found: _Found) -> _Reserved:
+        """Move each batch's and centre-day's counter by the picks' total, then, holding those
+        rows, keep the picks that fit (capacity, permit, a chair) and give back the rest."""
+        reserved = _Reserved()
+        if not picks:
+            return reserved
+        doses: Counter[str] = Counter(p.option.batch_id for p in picks)
+        activity: defaultdict[tuple[str, date], float] = defaultdict(float)
+        for pick in picks:
+            activity[(pick.order.centre_id, pick.day)] += pick.order.prescribed.bq
+        self._ensure_rows(session, picks, found)
+        session.execute(_ADD_DOSES, [{"batch": b, "n": n} for b, n in sorted(doses.items())])
+        session.execute(
+            _ADD_ACTIVITY, [{"centre": c, "on_day": d, "bq": bq} for (c, d), bq in sorted(activity.items())]
+        )
+        held, seated = self._held(session, picks, sorted(doses))
+        over_batch: dict[str, int] = {}
+        for batch_id, (booked, capacity, failed) in held.batches.items():
+            over_batch[batch_id] = doses[batch_id] if failed else booked - capacity
+        over_bq = {
+            (centre_id, day): held.activity_bq.get((centre_id, day), 0.0)
+            - self.network.centres[centre_id].daily_activity_limit.bq
+            for centre_id, day in activity
+        }
+        for pick in reversed(picks):  # the last picks give way, as if they had come later
+            key = (pick.order.centre_id, pick.day)
+            if over_batch.get(pick.option.batch_id, 0) > 0 or over_bq[key] > 0:
+                over_batch[pick.option.batch_id] = over_batch.get(pick.option.batch_id, 0) - 1
+                over_bq[key] -= pick.order.prescribed.bq
+                reserved.dropped.append(pick)
+            else:
+                reserved.kept.append(pick)
+        reserved.kept.reverse()
+        self._seat(reserved, seated)
+        self._give_back(session, reserved.dropped)
+        return reserved
+
+    def _ensure_rows(self, session: Session, picks: list[_Pick], found: _Found) -> None:
+        """Create the batch and centre-day rows the read did not find (harmless if another did)."""
+        batches = {p.option.batch_id: p.option for p in picks if p.option.batch_id not in found.batches}
+        for option in batches.values():
+            self._ensure(
+                session,
+                BATCHES,
+                self._batch_row(
+                    option.batch_id, option.site_id, option.batch_start_at, option.batch_capacity
+                ),
+            )
+        days = {(p.order.centre_id, p.day) for p in picks} - found.centre_days
+        for centre_id, day in sorted(days):
+            self._ensure(session, CENTRE_DAYS, {"centre_id": centre_id, "day": day, "activity_bq": 0.0})
+
+    def _held(
+        self, session: Session, picks: list[_Pick], batch_ids: list[str]
+    ) -> tuple[_Booked, dict[str, list[tuple[int, datetime, datetime]]]]:
+        """The picks' counters and the chairs taken around them, read while holding the locks
+        of their rows (whoever books a chair holds its centre-day row)."""
+        centres = sorted({p.order.centre_id for p in picks})
+        days = sorted(p.day for p in picks)
+        batches = session.execute(_BATCHES_NAMED, {"ids": batch_ids})
+        activity = session.execute(
+            _CENTRE_DAYS_BETWEEN, {"centres": centres, "first": days[0], "last": days[-1]}
+        )
+        appointments = session.execute(
+            _APPOINTMENTS_OVERLAPPING,
+            {
+                "centres": centres,
+                "start": min(p.option.start_at for p in picks),
+                "end": max(p.option.end_at for p in picks),
+            },
+        )
+        seated: dict[str, list[tuple[int, datetime, datetime]]] = defaultdict(list)
+        for row in appointments:
+            seated[row.centre_id].append((row.chair, row.start_at, row.end_at))
+        counters = _Booked(
+            {row.id: (row.booked, row.capacity, row.failed) for row in batches},
+            {(row.centre_id, row.day): row.activity_bq for row in activity},
+            {},
+        )
+        return counters, seated
+
+    def _seat(self, reserved: _Reserved, seated: dict[str, list[tuple[int, datetime, datetime]]]) -> None:
+        """A chair for each kept pick, free for its whole appointment, lowest number first; a pick
+        with none left (another transaction seated someone since the read) is dropped."""
+        kept = []
+        for pick in reserved.kept:
+            option = pick.option
+            taken = seated.setdefault(option.centre_id, [])
+            busy = {chair for chair, s, e in taken if s < option.end_at and e > option.start_at}
+            chairs = self.network.centres[option.centre_id].chairs
+            pick.chair = next((c for c in range(1, chairs + 1) if c not in busy), 0)
+            if pick.chair:
+                taken.append((pick.chair, option.start_at, option.end_at))
+                kept.append(pick)
+            else:
+                reserved.dropped.append(pick)
+        reserved.kept = kept
+
+    def _give_back(self, session: Session, dropped: list[_Pick]) -> None:
+        """Undo the counters of the dropped picks (the opposite updates, in key order)."""
+        if not dropped:
+            return
+        doses: Counter[str] = Counter(p.option.batch_id for p in dropped)
+        activity: defaultdict[tuple[str, date], float] = defaultdict(float)
+        for pick in dropped:
+            activity[(pick.order.centre_id, pick.day)] += pick.order.prescribed.bq
+        session.execute(_ADD_DOSES, [{"batch": b, "n": -n} for b, n in sorted(doses.items())])
+        session.execute(
+            _ADD_ACTIVITY, [{"centre": c, "on_day": d, "bq": -bq} for (c, d), bq in sorted(activity.items())]
         )
 
     def _reserve(
@@ -364,43 +601,55 @@ class Placer:
         delay_reason: str | None = None,
         dose_of: str | None = None,
     ) -> None:
+        self._write_rows(session, [self._rows(order, option, chair, delay_reason, dose_of)])
+
+    def _write_many(self, session: Session, picks: list[_Pick]) -> None:
+        if picks:
+            self._write_rows(session, [self._rows(p.order, p.option, p.chair) for p in picks])
+
+    @staticmethod
+    def _write_rows(session: Session, rows: list[tuple[dict[str, object], ...]]) -> None:
+        """Core inserts, one statement per table for all the rows (no unit-of-work bookkeeping)."""
+        for table, values in zip((DOSES, SHIPMENTS, APPOINTMENTS), zip(*rows, strict=True), strict=True):
+            session.execute(insert(table), list(values))
+
+    def _rows(
+        self,
+        order: DoseOrder,
+        option: Option,
+        chair: int,
+        delay_reason: str | None = None,
+        dose_of: str | None = None,
+    ) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
+        """The dose, shipment and appointment of a placement."""
         product = self.catalogue.therapy(order.product_id)
-        # Core inserts: three rows an order, without the ORM's unit-of-work bookkeeping
-        session.execute(
-            insert(DOSES),
-            {
-                "order_id": order.order_id,
-                "batch_id": option.batch_id,
-                "site_id": option.site_id,
-                "calibration_at": option.batch_start_at,
-                "calibration_bq": option.made_bq,
-                "released_at": option.released_at,
-                "expiry_at": after(option.batch_start_at, product.shelf_life),
-                "dose_of": dose_of,
-            },
-        )
-        session.execute(
-            insert(SHIPMENTS),
-            {
-                "order_id": order.order_id,
-                "lane_id": option.lane_id,
-                "departs_at": option.departs_at,
-                "arrives_at": option.arrives_at,
-                "status": "planned",
-            },
-        )
-        session.execute(
-            insert(APPOINTMENTS),
-            {
-                "order_id": order.order_id,
-                "centre_id": option.centre_id,
-                "chair": chair,
-                "start_at": option.start_at,
-                "end_at": option.end_at,
-                "administration_at": option.administration_at,
-                "delay_reason": delay_reason,
-            },
-        )
+        dose = {
+            "order_id": order.order_id,
+            "batch_id": option.batch_id,
+            "site_id": option.site_id,
+            "calibration_at": option.batch_start_at,
+            "calibration_bq": option.made_bq,
+            "released_at": option.released_at,
+            "expiry_at": after(option.batch_start_at, product.shelf_life),
+            "dose_of": dose_of,
+        }
+        shipment = {
+            "order_id": order.order_id,
+            "lane_id": option.lane_id,
+            "departs_at": option.departs_at,
+            "arrives_at": option.arrives_at,
+            "status": "planned",
+        }
+        appointment = {
+            "order_id": order.order_id,
+            "centre_id": option.centre_id,
+            "chair": chair,
+            "start_at": option.start_at,
+            "end_at": option.end_at,
+            "administration_at": option.administration_at,
+            "delay_reason": delay_reason,
+        }
+        return dose, shipment, appointment
 
     def book(self, session: Session, placement: Placement, batch_capacity: int) -> None:
         """Write a placement the full planner chose, counting it against its batch and centre-day.
@@ -408,6 +657,7 @@ class Placer:
         The planner has already checked every capacity over the whole plan, so nothing
         is conditional here; the caller holds the transaction that makes the plan whole.
         """
+        serialise(session)
         order = placement.order
         row = self._batch_row(placement.batch_id, placement.site_id, placement.batch_start_at, batch_capacity)
         self._ensure(session, BATCHES, row)
@@ -449,6 +699,7 @@ class Placer:
 
     def release(self, session: Session, order_id: str, prescribed_bq: float) -> None:
         """Give back what an order's placement holds (cancelled, adjusted, re-planned)."""
+        serialise(session)
         dose = session.get(tables.Dose, order_id)
         appointment = session.get(tables.Appointment, order_id)
         if dose is not None:

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from rltnet.service.deps import CurrentUser, DbSession, PlatformDep
+from rltnet.service.deps import BearerToken, CurrentUser, DbSession, PlatformDep
+from rltnet.service.intake import IntakeDep
 from rltnet.service.routes import Limit, Offset
 from rltnet.service.schemas import (
     CancellationPublic,
@@ -43,16 +44,17 @@ IdempotencyKey = Annotated[
         200: {"model": OrderPublic, "description": "the order already taken under this key"},
     },
 )
-def submit(
+async def submit(
     body: OrderCreate,
     idempotency_key: IdempotencyKey,
     response: Response,
-    who: CurrentUser,
-    session: DbSession,
-    platform: PlatformDep,
+    token: BearerToken,
+    intake: IntakeDep,
 ) -> OrderPublic:
     """Order the patient's next dose; it is placed at once where capacity allows."""
-    order, created = orders.submit(session, platform, who, body, idempotency_key)
+    # async, and the token checked by the worker's writer with the others of its batch: the
+    # order waits on the event loop, not on a pool thread (group commit, service.intake)
+    order, created = await intake.submit(token, body, idempotency_key)
     if not created:
         response.status_code = status.HTTP_200_OK
     return order

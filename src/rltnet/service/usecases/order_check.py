@@ -1,6 +1,6 @@
 """Before ordering: could the patient's next dose be given at a preferred time?
 
-The same window as `orders.submit`, and the instant placer's options, so the answer
+The same window as `submissions.submit`, and the instant placer's options, so the answer
 is the dose the order would get; nothing is reserved.
 """
 
@@ -65,7 +65,7 @@ def check(
         earliest_at=earliest,
         latest_at=latest,
         preferred_at=min(max(preferred, earliest), latest),  # the nearest the window allows
-        prescribed=orders.prescription(product, patient, reduction, platelets_per_mm3),
+        prescribed=orders.prescription(product, patient.weight_kg, reduction, platelets_per_mm3),
         placed_at=at,
         weight_kg=patient.weight_kg,
     )

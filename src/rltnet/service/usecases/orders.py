@@ -1,21 +1,17 @@
-"""Dose orders: submit (idempotently), place, confirm, adjust, cancel, follow to the chair.
+"""Dose orders once taken: confirm, adjust, cancel, follow to the chair; their window and answer.
 
-A submitted order is placed at once (`service.placement`) against the capacities
-the database holds, in the same transaction as the order itself; an order that
-cannot be placed is still taken, with the reason, for the full planner. Each
-order shows how long it has waited for the manufacturer's confirmation, and is
-flagged overdue past the product's confirmation target (24 h).
+Orders are taken by `usecases.submissions` and placed at once (`service.placement`)
+against the capacities the database holds; an order that cannot be placed is
+still taken, with the reason, for the full planner. Each order shows how long it
+has waited for the manufacturer's confirmation, and is flagged overdue past the
+product's confirmation target (24 h).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rltnet.domain.dose import Dose
@@ -33,7 +29,6 @@ from rltnet.service.schemas import (
     CancellationPublic,
     OrderAdjust,
     OrderCancel,
-    OrderCreate,
     OrderPublic,
     Page,
     PatientPublic,
@@ -59,114 +54,6 @@ _SHIPMENT_STATUS = {"ship": "in transit", "deliver": "delivered", "miss": "misse
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def submit(
-    session: Session, platform: Platform, who: Principal, body: OrderCreate, idempotency_key: str
-) -> tuple[OrderPublic, bool]:
-    """The order for the patient's next cycle, placed at once; `(order, created)`.
-
-    The same idempotency key with the same body returns the order already taken
-    (created False); with a different body it is a conflict.
-    """
-    if who.role is not Role.COORDINATOR:
-        raise Forbidden("orders are placed by a coordinator of the patient's centre")
-    digest = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-    # one order at a time per patient: a resent request waits here for the first to commit,
-    # then finds its key taken (PostgreSQL; on SQLite every write transaction is serial)
-    patient = session.get(tables.Patient, body.patient_id, with_for_update=True)
-    existing = _by_key(session, idempotency_key)
-    if existing is not None:
-        return _replay(session, platform, who, existing, digest), False
-    if patient is None or not who.sees_centre(patient.centre_id):
-        raise NotFound("patient", body.patient_id)
-    product = platform.catalogue.therapy(patient.product_id)
-    pathway = pathways.load(session, patient, platform.catalogue)
-    at = now()
-    earliest, latest = cycle_window(platform, pathway, product, at)
-    preferred = body.preferred_at or earliest
-    if not earliest <= preferred <= latest:
-        raise InvalidInput(
-            f"preferred_at {format_instant(preferred)} is outside the window the label allows for this "
-            f"cycle: {format_instant(earliest)} to {format_instant(latest)}; choose a time inside it"
-        )
-    order_id = "O-" + secrets.token_hex(5).upper()
-    prescribed = prescription(product, patient, body.reduction, body.platelets_per_mm3)
-    cycle_at = pathway.current
-    if cycle_at.stage is not Stage.CYCLE_PLANNED and cycle_at.stage is not Stage.QC_FAILED:
-        pathways.record(
-            session, patient, pathway, PathwayEvent(Move.PLAN_CYCLE, at, who.username, planned_at=preferred)
-        )
-    pathways.record(
-        session,
-        patient,
-        pathway,
-        PathwayEvent(Move.ORDER, at, who.username, order_id=order_id, reduction=body.reduction),
-    )
-    order = DoseOrder(
-        order_id=order_id,
-        patient_id=patient.id,
-        product_id=product.product_id,
-        cycle=pathway.current.cycle,
-        centre_id=patient.centre_id,
-        earliest_at=earliest,
-        latest_at=latest,
-        preferred_at=preferred,
-        prescribed=prescribed,
-        placed_at=at,
-        weight_kg=patient.weight_kg,
-    )
-    row = tables.Order(
-        id=order_id,
-        idempotency_key=idempotency_key,
-        request_digest=digest,
-        patient_id=patient.id,
-        product_id=product.product_id,
-        cycle=order.cycle,
-        centre_id=patient.centre_id,
-        earliest_at=earliest,
-        latest_at=latest,
-        preferred_at=preferred,
-        prescribed_bq=prescribed.bq,
-        reduction=body.reduction,
-        weight_kg=patient.weight_kg,
-        placed_at=at,
-        placed_by=who.username,
-        status="requested",
-    )
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:  # the same key, submitted at the same moment by another request
-        session.rollback()
-        existing = _by_key(session, idempotency_key)
-        if existing is None:
-            raise
-        return _replay(session, platform, who, existing, digest), False
-    placed = platform.placer.place(session, order, at)
-    if isinstance(placed, str):  # only then: setting it to None again would cost an UPDATE
-        row.plan_note = placed
-    audit.record(session, who, "order", "order", order_id, after=audit.snapshot(row))
-    in_hand = None if isinstance(placed, str) else placed_public(placed, product)
-    answer = public(session, row, platform, at, placement=in_hand)
-    session.commit()  # the last statement: no connection is held past it
-    return answer, True
-
-
-def _by_key(session: Session, key: str) -> tables.Order | None:
-    return session.scalars(select(tables.Order).where(tables.Order.idempotency_key == key)).first()
-
-
-def _replay(
-    session: Session, platform: Platform, who: Principal, order: tables.Order, digest: str
-) -> OrderPublic:
-    if order.request_digest != digest:
-        raise Conflict("this Idempotency-Key was used for a different order; use a new key for a new order")
-    if not who.sees_centre(order.centre_id):
-        raise NotFound("order", order.id)
-    answer = public(session, order, platform)
-    session.rollback()  # end the read: no connection is held past it
-    return answer
 
 
 def cycle_window(
@@ -198,13 +85,13 @@ def cycle_window(
 
 
 def prescription(
-    product: TherapyProduct, patient: tables.Patient, reduction: str | None, platelets: int | None
+    product: TherapyProduct, weight_kg: float | None, reduction: str | None, platelets: int | None
 ) -> Activity:
     if reduction is not None:
         if product.reduction is None:
             raise InvalidInput(f"the {product.brand} label has no reduced dose; order without 'reduction'")
         return product.reduction.activity
-    return product.prescribe(patient.weight_kg, platelets)
+    return product.prescribe(weight_kg, platelets)
 
 
 def confirmation_target(product: TherapyProduct) -> timedelta:
@@ -213,14 +100,16 @@ def confirmation_target(product: TherapyProduct) -> timedelta:
 
 
 def public(
-    session: Session,
-    row: tables.Order,
-    platform: Platform,
-    at: datetime | None = None,
-    placement: PlacementPublic | None = None,
+    session: Session, row: tables.Order, platform: Platform, at: datetime | None = None
 ) -> OrderPublic:
-    """The order as its readers see it; `placement` when the caller has just made it (else read)."""
-    at = at or now()
+    """The order as its readers see it, with its placement read."""
+    return public_with(row, platform, at or now(), placement_of(session, row.id))
+
+
+def public_with(
+    row: tables.Order, platform: Platform, at: datetime, placement: PlacementPublic | None
+) -> OrderPublic:
+    """The order as its readers see it, with the `placement` the caller has in hand."""
     target = confirmation_target(platform.catalogue.therapy(row.product_id))
     waiting = None
     if row.status == "requested":
@@ -245,7 +134,7 @@ def public(
         plan_note=row.plan_note,
         proposed_at=row.proposed_at,
         proposal_note=row.proposal_note,
-        placement=placement or placement_of(session, row.id),
+        placement=placement,
     )
 
 

@@ -40,7 +40,7 @@ from rltnet.service.schemas import (
     ProgressCreate,
 )
 from rltnet.service.security import Principal, Role
-from rltnet.service.usecases import orders, patients
+from rltnet.service.usecases import orders, patients, submissions
 from rltnet.service.usecases.order_check import check as check_order
 from rltnet.web import render
 from rltnet.web.auth import only, posting
@@ -219,7 +219,7 @@ def submit(
             reduction=reduction or None,
             platelets_per_mm3=_platelets(platelets_per_mm3),
         )
-        order, created = orders.submit(session, platform, who, body, idempotency_key)
+        order, created = submissions.submit(session, platform, who, body, idempotency_key)
     except (InvalidInput, DoseNotAllowed) as refused:  # the form again, with the time as typed and its check
         return render.redirect(again, f"Not ordered: {refused}", "error")
     except Conflict:  # the key of an order already placed, with another time: a reused form
