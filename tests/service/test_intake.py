@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from rltnet.domain.errors import InvalidInput
+from rltnet.domain.orders import DoseOrder
 from rltnet.service.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from rltnet.service.intake import Intake, _Waiting
 from rltnet.service.placement import BATCHES, Placer
@@ -304,3 +305,28 @@ def test_a_request_gone_before_its_answer_does_not_stop_the_writer(platform: Pla
     assert created and order.patient_id == patient
     with platform.sessions() as session:  # the order whose request went away stands
         assert _count(session, tables.Order, idempotency_key="k-gone") == 1
+
+
+def test_a_submission_refused_after_its_moves_were_recorded_leaves_no_trace(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused, taken = _approved(platform, 2)
+    coordinator = _principal(platform, "coord-leeds")
+    real = DoseOrder
+
+    def refuse_one(**fields: Any) -> Any:
+        if fields["patient_id"] == refused:
+            raise InvalidInput("refused after the pathway moves were recorded")
+        return real(**fields)
+
+    monkeypatch.setattr("rltnet.service.usecases.submissions.DoseOrder", refuse_one)
+    batch = [Submission(coordinator, OrderCreate(patient_id=p), f"k-{p}") for p in (refused, taken)]
+    with platform.sessions() as session:
+        first, second = submissions.submit_many(session, platform, batch)
+        assert isinstance(first, InvalidInput) and isinstance(second, tuple)
+        patient = session.get(tables.Patient, refused)
+        assert patient is not None and patient.stage == "mdt_approved"
+        assert _count(session, tables.PathwayEventRow, patient_id=refused) == patient.events
+        other = session.get(tables.Patient, taken)
+        assert other is not None and other.stage == "ordered"
+        assert _count(session, tables.PathwayEventRow, patient_id=taken) == other.events

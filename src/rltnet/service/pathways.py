@@ -228,6 +228,11 @@ class Moves:
             "given": pathway.current.cycles_given,
         }
 
+    def forget(self, patient_id: str) -> None:
+        """Drop what was kept for a patient (its submission was refused after recording)."""
+        self.events = [row for row in self.events if row["patient_id"] != patient_id]
+        self._patients.pop(patient_id, None)
+
     def write(self, session: Session) -> None:
         if self.events:
             session.execute(EVENTS.insert(), self.events)

@@ -141,7 +141,11 @@ def _submit_many(
             patient = patients.get(submission.body.patient_id)
             if patient is None or not submission.who.sees_centre(patient.centre_id):
                 raise NotFound("patient", submission.body.patient_id)
-            drafts.append(_draft(platform, index, submission, patient, pathway_of[patient.id], moves, at))
+            try:
+                drafts.append(_draft(platform, index, submission, patient, pathway_of[patient.id], moves, at))
+            except RltnetError:
+                moves.forget(patient.id)  # whatever it recorded before the refusal
+                raise
         except RltnetError as refused:
             outcomes[index] = refused
     if drafts:
