@@ -20,7 +20,7 @@ from rltnet.domain.errors import InvalidInput
 from rltnet.domain.orders import DoseOrder
 from rltnet.service.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from rltnet.service.intake import Intake, _Waiting
-from rltnet.service.placement import BATCHES, Placer
+from rltnet.service.placement import BATCHES, Placer, Ranked
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     LoginCreate,
@@ -159,16 +159,15 @@ def test_a_pick_taken_by_another_since_the_read_is_given_back_and_placed_alone(
     read = Placer._booked
     filled: list[str] = []
 
-    def stale_read(placer: Placer, session: Session, options: Any) -> Any:
-        seen = read(placer, session, options)
+    def stale_read(placer: Placer, session: Session, ranked: list[Ranked]) -> Any:
+        seen = read(placer, session, ranked)
         if not filled:  # the first read only: the batch of the first option, filled by "another"
-            batch_id = options[0].batch_id
+            first = next(iter(ranked[0]))
+            batch_id = first.batch_id
             Placer._ensure(
                 session,
                 BATCHES,
-                Placer._batch_row(
-                    batch_id, options[0].site_id, options[0].batch_start_at, options[0].batch_capacity
-                ),
+                Placer._batch_row(batch_id, first.site_id, first.batch_start_at, first.batch_capacity),
             )
             session.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(booked=BATCHES.c.capacity))
             filled.append(batch_id)

@@ -36,7 +36,7 @@ def _first_option(platform: Platform, centre_id: str, days_ahead: int) -> tuple[
     )
     options, why = platform.placer.options(order, now)
     assert options, why
-    return order, options[0]
+    return order, next(iter(options))
 
 
 def _holder(session: Session, like: DoseOrder, key: str) -> None:

@@ -56,3 +56,16 @@ def test_the_preparer_builds_this_hours_tables_in_the_background_and_stops(platf
     # the tables built are out of the collector's sight: no full collection walks them under load
     assert gc.get_freeze_count() > 0
     gc.unfreeze()
+
+
+def test_the_span_of_an_orders_ranked_options_covers_every_one_of_them(platform: Platform) -> None:
+    now = datetime.now(UTC)
+    ranked, why = platform.placer.options(_order(platform, now), now)
+    options = list(ranked)
+    assert why is None and len(options) == len(ranked) > 1
+    first, last, first_batch, last_batch = ranked.span()
+    assert all(first <= o.start_at and o.end_at <= last for o in options)
+    assert all(first_batch <= o.batch_start_at <= last_batch and o.batch_start_at >= now for o in options)
+    # the span is tight to a second: the reads it bounds stay small
+    assert min(o.start_at for o in options) - first == timedelta(seconds=1)
+    assert last - max(o.end_at for o in options) == timedelta(seconds=1)

@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -516,6 +517,18 @@ class Candidates:
         delay_days = np.abs(table.day[rows] - preferred_day)
         cost = delay_weight(order) * delay_days + OVERAGE_WEIGHT * (growth - 1.0) * prescribed / 1e9
         return sessions, supplies, cost.astype(np.float64), (growth * prescribed).astype(np.float64)
+
+    @cached_property
+    def session_times_s(self) -> tuple[FloatArray, FloatArray]:
+        """Each session's start and end in POSIX seconds: the span of many options at once."""
+        starts = np.array([s.start_at.timestamp() for s in self.sessions], dtype=np.float64)
+        ends = np.array([s.end_at.timestamp() for s in self.sessions], dtype=np.float64)
+        return starts, ends
+
+    @cached_property
+    def supply_batch_start_s(self) -> FloatArray:
+        """Each supply's batch start in POSIX seconds."""
+        return np.array([self.batches[s.batch].start_at.timestamp() for s in self.supplies], dtype=np.float64)
 
     def table(self, centre_id: str, product_id: str) -> _Table:
         """The session and supply rows of a centre and product (empty if it has none)."""

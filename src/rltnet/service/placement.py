@@ -38,13 +38,14 @@ is serial already.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -135,6 +136,63 @@ _GIVE_ACTIVITY = (
     .where(CENTRE_DAYS.c.day == bindparam("on_day"))
     .values(activity_bq=CENTRE_DAYS.c.activity_bq - bindparam("bq"))
 )
+
+
+def option_of(c: Candidates, session_index: int, supply_index: int, made_bq: float) -> Option:
+    """The option of a session and a supply of the placement tables `c`."""
+    session = c.sessions[session_index]
+    supply = c.supplies[supply_index]
+    batch = c.batches[supply.batch]
+    return Option(
+        site_id=batch.site_id,
+        batch_id=batch.batch_id,
+        batch_start_at=batch.start_at,
+        released_at=batch.released_at,
+        batch_capacity=batch.capacity,
+        lane_id=supply.lane_id,
+        departs_at=supply.departs_at,
+        arrives_at=supply.arrives_at,
+        centre_id=session.centre_id,
+        start_at=session.start_at,
+        end_at=session.end_at,
+        administration_at=session.administration_at,
+        made_bq=made_bq,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """An order's options at one centre, cheapest first, as columns: each `Option` is built
+    only when looked at (an order has hundreds, and most take one of the first)."""
+
+    candidates: Candidates
+    centre_id: str
+    sessions: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    supplies: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    made_bq: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+    def __iter__(self) -> Iterator[Option]:
+        c = self.candidates
+        columns = (self.sessions.tolist(), self.supplies.tolist(), self.made_bq.tolist())
+        for session_index, supply_index, made in zip(*columns, strict=True):
+            yield option_of(c, session_index, supply_index, made)
+
+    def span(self) -> tuple[datetime, datetime, datetime, datetime]:
+        """The first session start, the last session end, the first and last batch start; a
+        second wider each way (the instants go through floats, and a row more is harmless)."""
+        starts, ends = self.candidates.session_times_s
+        batches = self.candidates.supply_batch_start_s[self.supplies]
+        seconds = (
+            starts[self.sessions].min() - 1,
+            ends[self.sessions].max() + 1,
+            batches.min() - 1,
+            batches.max() + 1,
+        )
+        first, last, first_batch, last_batch = (datetime.fromtimestamp(float(t), UTC) for t in seconds)
+        return first, last, first_batch, last_batch
 
 
 def serialise(session: Session) -> None:
@@ -256,7 +314,7 @@ class Placer:
 
     def options(
         self, order: DoseOrder, now: datetime, events: Sequence[Event] = ()
-    ) -> tuple[list[Option], str | None]:
+    ) -> tuple[Ranked, str | None]:
         """The order's options around the declared `events`, cheapest first, or none and why.
 
         The sessions and supplies of the order's centre and product over the next weeks
@@ -271,12 +329,11 @@ class Placer:
             candidates = self._tables(order.centre_id, order.product_id, hour, tuple(events), order.latest_at)
         sessions, supplies, cost, made = candidates.order_options(order)
         if sessions.size == 0:
-            return [], diagnose(candidates, order, window_days(candidates, order))
+            why = diagnose(candidates, order, window_days(candidates, order))
+            return Ranked(candidates, order.centre_id), why
         ranked = np.lexsort((sessions, cost))
-        options = [
-            self._option(candidates, int(sessions[k]), int(supplies[k]), float(made[k])) for k in ranked
-        ]
-        return [o for o in options if o.batch_start_at >= now], None
+        ranked = ranked[candidates.supply_batch_start_s[supplies[ranked]] >= now.timestamp()]
+        return Ranked(candidates, order.centre_id, sessions[ranked], supplies[ranked], made[ranked]), None
 
     def _tables(
         self,
@@ -305,26 +362,6 @@ class Placer:
         )
         return Candidates(problem)
 
-    def _option(self, c: Candidates, session_index: int, supply_index: int, made_bq: float) -> Option:
-        session = c.sessions[session_index]
-        supply = c.supplies[supply_index]
-        batch = c.batches[supply.batch]
-        return Option(
-            site_id=batch.site_id,
-            batch_id=batch.batch_id,
-            batch_start_at=batch.start_at,
-            released_at=batch.released_at,
-            batch_capacity=batch.capacity,
-            lane_id=supply.lane_id,
-            departs_at=supply.departs_at,
-            arrives_at=supply.arrives_at,
-            centre_id=session.centre_id,
-            start_at=session.start_at,
-            end_at=session.end_at,
-            administration_at=session.administration_at,
-            made_bq=made_bq,
-        )
-
     def place(
         self, session: Session, order: DoseOrder, now: datetime, events: Sequence[Event] | None = None
     ) -> Placed | str:
@@ -335,7 +372,7 @@ class Placer:
             return reason or "no option inside the order's window"
         centre = self.network.centres[order.centre_id]
         serialise(session)
-        booked = self._booked(session, options)
+        booked = self._booked(session, [options])
         refused: Counter[str] = Counter()
         for option in options:
             day = centre.calendar.local_date(option.start_at)
@@ -356,19 +393,16 @@ class Placer:
         listed = ", ".join(f"{what} ({n})" for what, n in refused.most_common())
         return f"every option is taken: {listed}"
 
-    def _booked(self, session: Session, options: Sequence[Option]) -> _Booked:
+    def _booked(self, session: Session, ranked: Sequence[Ranked]) -> _Booked:
         """One read of what the options touch, by ranges rather than lists of ids: an order has
         hundreds of options, and binding each id costs more than reading a few rows too many."""
-        first = min(o.start_at for o in options)
-        last = max(o.end_at for o in options)
-        centres = sorted({o.centre_id for o in options})
+        spans = [r.span() for r in ranked]
+        first = min(s[0] for s in spans)
+        last = max(s[1] for s in spans)
+        centres = sorted({r.centre_id for r in ranked})
         days = [self.network.centres[c].calendar.local_date(t) for c in centres for t in (first, last)]
         batches = session.execute(
-            _BATCHES_BETWEEN,
-            {
-                "first": min(o.batch_start_at for o in options),
-                "last": max(o.batch_start_at for o in options),
-            },
+            _BATCHES_BETWEEN, {"first": min(s[2] for s in spans), "last": max(s[3] for s in spans)}
         )
         activity = session.execute(
             _CENTRE_DAYS_BETWEEN, {"centres": centres, "first": min(days), "last": max(days)}
@@ -390,7 +424,7 @@ class Placer:
         gets the first of its options that fits what the database holds and what the orders
         before it took (see the module's notes)."""
         results: list[Placed | str] = ["" for _ in orders]
-        wanted: list[tuple[int, DoseOrder, list[Option]]] = []
+        wanted: list[tuple[int, DoseOrder, Ranked]] = []
         for index, order in enumerate(orders):
             options, reason = self.options(order, now, events)
             if options:
@@ -400,7 +434,7 @@ class Placer:
         if not wanted:
             return results
         serialise(session)
-        booked = self._booked(session, [o for _, _, options in wanted for o in options])
+        booked = self._booked(session, [options for _, _, options in wanted])
         found = _Found(set(booked.batches), set(booked.activity_bq))  # before the picks count
         picks: list[_Pick] = []
         for index, order, options in wanted:
@@ -417,7 +451,7 @@ class Placer:
             results[pick.index] = self.place(session, pick.order, now, events)
         return results
 
-    def _choose(self, booked: _Booked, order: DoseOrder, options: list[Option]) -> tuple[Option, date] | str:
+    def _choose(self, booked: _Booked, order: DoseOrder, options: Ranked) -> tuple[Option, date] | str:
         """The first option that fits in memory, counted there; or why none does."""
         centre = self.network.centres[order.centre_id]
         limit_bq = centre.daily_activity_limit.bq

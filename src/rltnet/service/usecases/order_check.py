@@ -71,7 +71,7 @@ def check(
     )
     options, why_none = platform.placer.options(probe, at, stored_events(session))
     session.rollback()  # end the read: no connection is held past it
-    return _checked(platform, product, probe, preferred, options, why_none)
+    return _checked(platform, product, probe, preferred, list(options), why_none)
 
 
 def _next_cycle(pathway: PatientPathway, product: TherapyProduct) -> int:
