@@ -322,19 +322,15 @@ def start_rltnet(database_url: str, network: Path, workers: int, log: Path) -> S
 
 
 def start_peer(database_url: str, workers: int, log: Path) -> Server:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "--app-dir",
-        str(Path(__file__).parent),
-        "bench_service:peer_app",
-        "--host=127.0.0.1",
-        f"--workers={workers}",
-        "--log-level=warning",
-    ]
-    return start(command, {PEER_URL_ENV: database_url}, log)
+    """The peer on the same process model as `rltnet serve`: `workers` uvicorn processes, each
+    with a listening socket of its own (`rltnet.service.workers`)."""
+    serve = (
+        "import sys; from rltnet.service.workers import run; "
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+        "port = int(sys.argv[-1].removeprefix('--port=')); "
+        f"run('bench_service:peer_app', '127.0.0.1', port, {workers}, 'warning')"
+    )
+    return start([sys.executable, "-c", serve], {PEER_URL_ENV: database_url}, log)
 
 
 # ---- the load generator ---------------------------------------------------------------

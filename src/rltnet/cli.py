@@ -435,8 +435,7 @@ def serve(
     """Run the platform service: the workspace on http://HOST:PORT/, the API under /api/v1, docs at /docs."""
     import os
 
-    import uvicorn
-
+    from rltnet.service import workers as worker_processes
     from rltnet.service.platform import Platform
     from rltnet.service.seed import seed
     from rltnet.service.settings import Settings
@@ -461,8 +460,7 @@ def serve(
         f"API under /api/v1, its docs at http://{host}:{port}/docs",
         highlight=False,
     )
-    app_factory = "rltnet.service.app:create_app"
-    uvicorn.run(app_factory, factory=True, host=host, port=port, workers=workers, log_level="warning")
+    worker_processes.run("rltnet.service.app:create_app", host, port, workers, log_level="warning")
 
 
 def _print_demo(facts: dict[str, Any]) -> None:
