@@ -322,8 +322,8 @@ def start_rltnet(database_url: str, network: Path, workers: int, log: Path) -> S
 
 
 def start_peer(database_url: str, workers: int, log: Path) -> Server:
-    """The peer on the same process model as `rltnet serve`: `workers` uvicorn processes, each
-    with a listening socket of its own (`rltnet.service.workers`)."""
+    """The peer on the same process model as `rltnet serve`: `workers` uvicorn processes that
+    the supervisor deals connections to in turn (`rltnet.service.workers`)."""
     serve = (
         "import sys; from rltnet.service.workers import run; "
         f"sys.path.insert(0, {str(Path(__file__).parent)!r}); "

@@ -1,23 +1,29 @@
-"""Worker processes on one port, each with a listening socket of its own (SO_REUSEPORT).
+"""Worker processes on one port, each given its share of the connections in turn.
 
 uvicorn's own workers share one listening socket, and a worker that wakes takes
 every connection then waiting: under bench/bench_service.py one worker held 38 of
 the 50 clients' keep-alive connections and the other 12, so one core did most of
-the work. With a socket per worker bound with SO_REUSEPORT, the kernel spreads
-new connections over the workers by a hash of their addresses. Where the option
-is missing (not Linux or BSD), or with one worker, uvicorn runs as usual.
+the work. A socket per worker with SO_REUSEPORT spreads them by a hash, which
+still split them 31/21 often enough to decide the p99. So, as Node's cluster
+module does on Linux, the supervisor accepts every connection itself and hands it
+to the workers in turn (the descriptor passed over a pipe, SCM_RIGHTS); a worker
+serves it like any other (`uvicorn.Server`). With one worker, or where
+descriptors cannot be passed, uvicorn runs as usual.
 
-The supervisor restarts a worker that dies, and ends the workers when it is asked
-to stop (SIGINT, SIGTERM).
+The supervisor restarts a worker that dies and stops them all on SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import multiprocessing
 import signal
 import socket
 import threading
+from multiprocessing.connection import Connection
+from multiprocessing.reduction import recv_handle, send_handle
 from types import FrameType
 
 import uvicorn
@@ -28,66 +34,130 @@ log = logging.getLogger(__name__)
 
 def run(app_factory: str, host: str, port: int, workers: int, log_level: str) -> None:
     """Serve `app_factory` on host:port with `workers` processes, until asked to stop."""
-    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+    if workers == 1 or not hasattr(socket, "SCM_RIGHTS"):
         uvicorn.run(app_factory, factory=True, host=host, port=port, workers=workers, log_level=log_level)
         return
-    # the port is free, or say so now and once: bound without SO_REUSEPORT, any listener on it
-    # (another rltnet included) makes this fail
-    _listener(host, port, shared=False).close()
-    Supervisor(app_factory, host, port, workers, log_level).run()
+    Supervisor(app_factory, _listener(host, port), workers, log_level).run()
 
 
-def _listener(host: str, port: int, *, shared: bool = True) -> socket.socket:
+def _listener(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if shared:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         listener.bind((host, port))
     except OSError as err:
         listener.close()
         raise SystemExit(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
-    if shared:
-        listener.listen(BACKLOG)
+    listener.listen(BACKLOG)
+    listener.settimeout(0.5)  # wake up to see whether to stop
     return listener
 
 
-def _worker(app_factory: str, host: str, port: int, log_level: str) -> None:
-    listener = _listener(host, port)
-    config = uvicorn.Config(app_factory, factory=True, log_level=log_level)
-    uvicorn.Server(config).run(sockets=[listener])
-
-
 class Supervisor:
-    """Starts the workers, keeps them alive, and stops them on SIGINT or SIGTERM."""
+    """Accepts the connections, deals them to the workers in turn, keeps the workers alive."""
 
-    def __init__(self, app_factory: str, host: str, port: int, workers: int, log_level: str) -> None:
-        self.args = (app_factory, host, port, log_level)
-        self.count = workers
-        self.processes: list[multiprocessing.process.BaseProcess] = []
-        self.stopping = threading.Event()
+    def __init__(self, app_factory: str, listener: socket.socket, workers: int, log_level: str) -> None:
+        self.app_factory = app_factory
+        self.listener = listener
+        self.log_level = log_level
         self.context = multiprocessing.get_context("spawn")
+        self.workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+        self.count = workers
+        self.stopping = threading.Event()
 
     def run(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._stop)
-        self.processes = [self._start() for _ in range(self.count)]
-        while not self.stopping.wait(0.5):
-            for index, process in enumerate(self.processes):
-                if not process.is_alive() and not self.stopping.is_set():
-                    log.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
-                    self.processes[index] = self._start()
-        for process in self.processes:
+        self.workers = [self._start() for _ in range(self.count)]
+        turn = 0
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                self._revive()
+                continue
+            except OSError:  # interrupted by a signal, or the listener closed
+                continue
+            with connection:
+                # as uvicorn's own accept does: answers go out at once, not after Nagle's wait
+                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                turn = self._hand(connection, turn)
+        self.listener.close()
+        for process, _ in self.workers:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
-        for process in self.processes:
+        for process, _ in self.workers:
             process.join()
 
-    def _start(self) -> multiprocessing.process.BaseProcess:
-        process = self.context.Process(target=_worker, args=self.args, name="rltnet-worker")
+    def _hand(self, connection: socket.socket, turn: int) -> int:
+        """Give the connection to the next worker that takes it; the turn after it."""
+        for attempt in range(self.count):
+            index = (turn + attempt) % self.count
+            process, pipe = self.workers[index]
+            try:
+                send_handle(pipe, connection.fileno(), process.pid or 0)
+                return (index + 1) % self.count
+            except OSError:  # that worker is gone: the next takes it, and it is restarted
+                self.workers[index] = self._start()
+        log.error("no worker took a connection; it is closed")
+        return turn
+
+    def _revive(self) -> None:
+        for index, (process, _) in enumerate(self.workers):
+            if not process.is_alive() and not self.stopping.is_set():
+                log.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
+                self.workers[index] = self._start()
+
+    def _start(self) -> tuple[multiprocessing.process.BaseProcess, Connection]:
+        ours, theirs = self.context.Pipe()
+        process = self.context.Process(
+            target=_worker, args=(self.app_factory, theirs, self.log_level), name="rltnet-worker"
+        )
         process.start()
-        return process
+        theirs.close()
+        return process, ours
 
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()
+
+
+def _worker(app_factory: str, pipe: Connection, log_level: str) -> None:
+    config = uvicorn.Config(app_factory, factory=True, log_level=log_level)
+    _HandedServer(config, pipe).run(sockets=[])
+
+
+class _HandedServer(uvicorn.Server):
+    """uvicorn serving the connections the supervisor hands over, not a socket of its own."""
+
+    def __init__(self, config: uvicorn.Config, pipe: Connection) -> None:
+        super().__init__(config)
+        self.pipe = pipe
+        self.feeding: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])
+        self.feeding = asyncio.get_running_loop().create_task(self._feed())
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.feeding is not None:
+            self.feeding.cancel()
+        await super().shutdown(sockets)
+
+    async def _feed(self) -> None:
+        loop = asyncio.get_running_loop()
+        protocol = functools.partial(  # as uvicorn.Server.startup builds its protocols
+            self.config.http_protocol_class,
+            config=self.config,  # type: ignore[call-arg]
+            server_state=self.server_state,
+            app_state=self.lifespan.state,
+        )
+        handed: asyncio.Queue[int] = asyncio.Queue()
+        loop.add_reader(self.pipe.fileno(), lambda: handed.put_nowait(recv_handle(self.pipe)))
+        try:
+            while True:
+                connection = socket.socket(fileno=await handed.get())
+                connection.setblocking(False)
+                await loop.connect_accepted_socket(protocol, connection)
+        finally:
+            loop.remove_reader(self.pipe.fileno())
