@@ -6,20 +6,24 @@ On the embedded SQLite file and on PostgreSQL, each test on a database of its ow
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from clinic import PASSWORD, approved_patients, start_with_users
-from sqlalchemy import func, select, update
+from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from rltnet.domain.errors import InvalidInput
 from rltnet.domain.orders import DoseOrder
 from rltnet.service.errors import Conflict, Forbidden, NotFound, Unauthenticated
-from rltnet.service.intake import Intake, _Waiting
+from rltnet.service.intake import Intake, _Waiting, _writers_turn
 from rltnet.service.placement import BATCHES, Placer, Ranked
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
@@ -329,3 +333,24 @@ def test_a_submission_refused_after_its_moves_were_recorded_leaves_no_trace(
         other = session.get(tables.Patient, taken)
         assert other is not None and other.stage == "ordered"
         assert _count(session, tables.PathwayEventRow, patient_id=taken) == other.events
+
+
+def test_writers_of_several_processes_take_turns_on_a_sqlite_file(tmp_path: Path) -> None:
+    """Two writers' turns on one file exclude each other (as two worker processes' would); on
+    PostgreSQL there is nothing to take."""
+    file_engine = SimpleNamespace(engine=create_engine(f"sqlite:///{tmp_path / 'rltnet.sqlite'}"))
+    first, second = _writers_turn(file_engine), _writers_turn(file_engine)  # type: ignore[arg-type]
+    entered = threading.Event()
+
+    def take_second() -> None:
+        with second:
+            entered.set()
+
+    with first:
+        waiting = threading.Thread(target=take_second)
+        waiting.start()
+        assert not entered.wait(0.3), "the second writer went in while the first held the file"
+    assert entered.wait(5), "the second writer did not get its turn"
+    waiting.join()
+    server = SimpleNamespace(engine=create_engine("postgresql+psycopg://db.example/rltnet"))
+    assert isinstance(_writers_turn(server), contextlib.nullcontext)  # type: ignore[arg-type]
