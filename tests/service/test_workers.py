@@ -88,3 +88,33 @@ def test_connections_are_dealt_to_the_workers_in_turn_and_all_stop_together(
     os.killpg(process.pid, signal.SIGTERM)
     assert process.wait(30) == 0
     assert _pids("listening", port) == []
+
+
+def _living_in_group(group: int) -> list[int]:
+    """The processes of process group `group` that are not zombies (no reaper may run here)."""
+    living = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # it ended while we looked
+            continue
+        state, _parent, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == group and state != "Z":
+            living.append(int(entry.name))
+    return living
+
+
+def test_workers_exit_once_their_supervisor_is_killed(server: tuple[subprocess.Popen[bytes], int]) -> None:
+    process, port = server
+    _kept_alive(port).close()
+    assert len(_living_in_group(process.pid)) >= 3  # the supervisor and its two workers
+    os.kill(process.pid, signal.SIGKILL)  # the supervisor alone, not its workers
+    process.wait(10)
+    deadline = time.monotonic() + 30
+    while (left := _living_in_group(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        os.killpg(process.pid, signal.SIGKILL)
+    assert not left, f"workers {left} outlived their supervisor"

@@ -10,7 +10,8 @@ to the workers in turn (the descriptor passed over a pipe, SCM_RIGHTS); a worker
 serves it like any other (`uvicorn.Server`). With one worker, or where
 descriptors cannot be passed, uvicorn runs as usual.
 
-The supervisor restarts a worker that dies and stops them all on SIGINT or SIGTERM.
+The supervisor restarts a worker that dies and stops them all on SIGINT or SIGTERM;
+a worker whose supervisor is gone finishes the requests it has and exits.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ class _HandedServer(uvicorn.Server):
             app_state=self.lifespan.state,
         )
         handed: asyncio.Queue[int] = asyncio.Queue()
-        loop.add_reader(self.pipe.fileno(), lambda: handed.put_nowait(recv_handle(self.pipe)))
+        loop.add_reader(self.pipe.fileno(), self._receive, handed)
         try:
             while True:
                 connection = socket.socket(fileno=await handed.get())
@@ -161,3 +162,10 @@ class _HandedServer(uvicorn.Server):
                 await loop.connect_accepted_socket(protocol, connection)
         finally:
             loop.remove_reader(self.pipe.fileno())
+
+    def _receive(self, handed: asyncio.Queue[int]) -> None:
+        try:
+            handed.put_nowait(recv_handle(self.pipe))
+        except EOFError:  # the supervisor is gone (killed): finish what is in flight, then exit
+            asyncio.get_running_loop().remove_reader(self.pipe.fileno())
+            self.should_exit = True
