@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from rltnet.service.security import Principal
 from rltnet.store import tables
+from rltnet.store.bulk import insert_rows
 
 
 def record(
@@ -30,9 +31,8 @@ TRAIL: Table = tables.AuditEntry.__table__  # type: ignore[assignment]
 
 
 def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
-    """Add many `entry` values in one statement, in the caller's transaction."""
-    if entries:
-        session.execute(TRAIL.insert(), entries)
+    """Add many `entry` values at once, in the caller's transaction."""
+    insert_rows(session, TRAIL, entries)
 
 
 def entry(

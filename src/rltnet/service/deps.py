@@ -83,7 +83,7 @@ def holders(session: Session, tokens: Sequence[str]) -> dict[str, Principal]:
     at = datetime.now(UTC)
     return {
         hashes[row.token_hash]: Principal(row.id, row.username, Role(row.role), row.centre_id)
-        for row in session.execute(_TOKEN_HOLDERS, {"hashes": list(hashes)})
+        for row in session.execute(_TOKEN_HOLDERS, {"hashes": list(hashes)}).all()
         if not row.revoked and row.expires_at > at and row.active
     }
 

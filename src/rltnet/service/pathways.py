@@ -20,6 +20,7 @@ from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, Pat
 from rltnet.domain.products import Catalogue
 from rltnet.domain.units import Activity
 from rltnet.store import tables
+from rltnet.store.bulk import insert_rows
 
 # Who owns the next step at each stage: what a coordinator's board shows.
 NEXT_STEP_OWNER: dict[Stage, str] = {
@@ -104,9 +105,11 @@ class PatientRecord(Protocol):
 EVENTS: Table = tables.PathwayEventRow.__table__  # type: ignore[assignment]
 PATIENTS: Table = tables.Patient.__table__  # type: ignore[assignment]
 # Core statements for many patients at once (the order intake's batches): built once
-_EVENTS_OF = select(
-    EVENTS.c.patient_id, EVENTS.c.move, EVENTS.c.at, EVENTS.c.actor, EVENTS.c.reason, EVENTS.c.data
-).order_by(EVENTS.c.patient_id, EVENTS.c.seq)
+_EVENTS_OF = (
+    select(EVENTS.c.patient_id, EVENTS.c.move, EVENTS.c.at, EVENTS.c.actor, EVENTS.c.reason, EVENTS.c.data)
+    .where(EVENTS.c.patient_id.in_(bindparam("ids", expanding=True)))
+    .order_by(EVENTS.c.patient_id, EVENTS.c.seq)
+)
 _PATIENT_MOVED = (
     update(PATIENTS)
     .where(PATIENTS.c.id == bindparam("patient"))
@@ -159,7 +162,7 @@ def load_many(
     """Each patient's pathway, replayed from its stored events: one read for them all, as
     plain rows (building ORM objects for events read once costs more than the read)."""
     ids = [patient.id for patient in patients]
-    rows = session.execute(_EVENTS_OF.where(EVENTS.c.patient_id.in_(ids))) if ids else ()
+    rows = session.execute(_EVENTS_OF, {"ids": ids}).all() if ids else ()
     events: dict[str, list[PathwayEvent]] = {patient_id: [] for patient_id in ids}
     for row in rows:
         events[row.patient_id].append(to_event(row, catalogue))
@@ -235,5 +238,5 @@ class Moves:
 
     def write(self, session: Session) -> None:
         if self.events:
-            session.execute(EVENTS.insert(), self.events)
+            insert_rows(session, EVENTS, self.events)
             session.execute(_PATIENT_MOVED, list(self._patients.values()))

@@ -46,7 +46,7 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,7 @@ from rltnet.planning.problem import PlanningProblem
 from rltnet.planning.replan import Event, disruptions_of, with_outages
 from rltnet.service.disruptions import stored_events
 from rltnet.store import tables
+from rltnet.store.bulk import insert_rows
 
 SPAN = timedelta(weeks=14)  # the sessions kept per centre and product: any order window within reach
 TABLES_CACHED = 256  # (centre, product, hour, disruptions) whose sessions and supplies are kept
@@ -401,13 +402,16 @@ class Placer:
         last = max(s[1] for s in spans)
         centres = sorted({r.centre_id for r in ranked})
         days = [self.network.centres[c].calendar.local_date(t) for c in centres for t in (first, last)]
+        # each read fetched whole: a row at a time costs a third more
         batches = session.execute(
             _BATCHES_BETWEEN, {"first": min(s[2] for s in spans), "last": max(s[3] for s in spans)}
-        )
+        ).all()
         activity = session.execute(
             _CENTRE_DAYS_BETWEEN, {"centres": centres, "first": min(days), "last": max(days)}
-        )
-        taken = session.execute(_APPOINTMENTS_OVERLAPPING, {"centres": centres, "start": first, "end": last})
+        ).all()
+        taken = session.execute(
+            _APPOINTMENTS_OVERLAPPING, {"centres": centres, "start": first, "end": last}
+        ).all()
         appointments: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
         for row in taken:
             appointments[row.centre_id].append((row.start_at, row.end_at))
@@ -506,17 +510,20 @@ class Placer:
     def _ensure_rows(self, session: Session, picks: list[_Pick], found: _Found) -> None:
         """Create the batch and centre-day rows the read did not find (harmless if another did)."""
         batches = {p.option.batch_id: p.option for p in picks if p.option.batch_id not in found.batches}
-        for option in batches.values():
-            self._ensure(
-                session,
-                BATCHES,
-                self._batch_row(
-                    option.batch_id, option.site_id, option.batch_start_at, option.batch_capacity
-                ),
-            )
+        self._ensure(
+            session,
+            BATCHES,
+            *(
+                self._batch_row(o.batch_id, o.site_id, o.batch_start_at, o.batch_capacity)
+                for _, o in sorted(batches.items())
+            ),
+        )
         days = {(p.order.centre_id, p.day) for p in picks} - found.centre_days
-        for centre_id, day in sorted(days):
-            self._ensure(session, CENTRE_DAYS, {"centre_id": centre_id, "day": day, "activity_bq": 0.0})
+        self._ensure(
+            session,
+            CENTRE_DAYS,
+            *({"centre_id": centre_id, "day": day, "activity_bq": 0.0} for centre_id, day in sorted(days)),
+        )
 
     def _held(
         self, session: Session, picks: list[_Pick], batch_ids: list[str]
@@ -525,10 +532,10 @@ class Placer:
         of their rows (whoever books a chair holds its centre-day row)."""
         centres = sorted({p.order.centre_id for p in picks})
         days = sorted(p.day for p in picks)
-        batches = session.execute(_BATCHES_NAMED, {"ids": batch_ids})
+        batches = session.execute(_BATCHES_NAMED, {"ids": batch_ids}).all()
         activity = session.execute(
             _CENTRE_DAYS_BETWEEN, {"centres": centres, "first": days[0], "last": days[-1]}
-        )
+        ).all()
         appointments = session.execute(
             _APPOINTMENTS_OVERLAPPING,
             {
@@ -536,7 +543,7 @@ class Placer:
                 "start": min(p.option.start_at for p in picks),
                 "end": max(p.option.end_at for p in picks),
             },
-        )
+        ).all()
         seated: dict[str, list[tuple[int, datetime, datetime]]] = defaultdict(list)
         for row in appointments:
             seated[row.centre_id].append((row.chair, row.start_at, row.end_at))
@@ -648,9 +655,9 @@ class Placer:
 
     @staticmethod
     def _write_rows(session: Session, rows: list[tuple[dict[str, object], ...]]) -> None:
-        """Core inserts, one statement per table for all the rows (no unit-of-work bookkeeping)."""
+        """Core inserts, one per table for all the rows (no unit-of-work bookkeeping)."""
         for table, values in zip((DOSES, SHIPMENTS, APPOINTMENTS), zip(*rows, strict=True), strict=True):
-            session.execute(insert(table), list(values))
+            insert_rows(session, table, values)
 
     def _rows(
         self,
@@ -730,11 +737,12 @@ class Placer:
         self._write(session, order, option, placement.chair, placement.delay_reason, placement.dose_of)
 
     @staticmethod
-    def _ensure(session: Session, table: Table, values: dict[str, object]) -> None:
-        """Insert the row unless it exists (concurrent inserts of one row are harmless)."""
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    def _ensure(session: Session, table: Table, *rows: dict[str, object]) -> None:
+        """Insert the rows that do not exist yet, in one statement (concurrent inserts of one row
+        are harmless)."""
+        if rows:
+            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            session.execute(insert(table).on_conflict_do_nothing(), list(rows))
 
     def release(self, session: Session, order_id: str, prescribed_bq: float) -> None:
         """Give back what an order's placement holds (cancelled, adjusted, re-planned)."""

@@ -44,6 +44,7 @@ from rltnet.service.usecases.orders import (
     public_with,
 )
 from rltnet.store import tables
+from rltnet.store.bulk import insert_rows
 
 ORDERS: Table = tables.Order.__table__  # type: ignore[assignment]
 # Every batch runs these: built once (building and keying them costs more than running them)
@@ -124,9 +125,9 @@ def _submit_many(
     # one at a time per patient: a resent request waits here for the first to commit, then
     # finds its key taken (PostgreSQL; on SQLite every write transaction is serial)
     ids = [s.body.patient_id for s in submissions]
-    patients = {row.id: row for row in session.execute(_PATIENTS_LOCKED, {"ids": ids})}
+    patients = {row.id: row for row in session.execute(_PATIENTS_LOCKED, {"ids": ids}).all()}
     keys = [s.idempotency_key for s in submissions]
-    taken = {row.idempotency_key: row.id for row in session.execute(_KEYS_TAKEN, {"keys": keys})}
+    taken = {row.idempotency_key: row.id for row in session.execute(_KEYS_TAKEN, {"keys": keys}).all()}
     pathway_of = pathways.load_many(session, list(patients.values()), platform.catalogue)
     moves = pathways.Moves()
     drafts: list[_Draft] = []
@@ -244,7 +245,7 @@ def _write(
     """The orders, their events and stages, their placements and the audit entries: a few
     statements for the whole batch. The placement's reservations come last but one, so
     the batch and centre-day rows they lock are held only until the commit."""
-    session.execute(ORDERS.insert(), [draft.values for draft in drafts])
+    insert_rows(session, ORDERS, [draft.values for draft in drafts])
     moves.write(session)
     placed = platform.placer.place_many(session, [d.order for d in drafts], at, stored_events(session))
     notes = [
