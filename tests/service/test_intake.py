@@ -153,6 +153,29 @@ def test_orders_of_one_batch_count_against_each_other(platform: Platform) -> Non
         assert _booked(session, batch_id) == capacity
 
 
+def test_orders_of_one_batch_at_one_time_take_different_chairs(platform: Platform) -> None:
+    """More orders for one hour than the centre has chairs, in one transaction: each gets a
+    chair of its own for its whole appointment, and those left over another time."""
+    chairs = platform.network.centres["leeds"].chairs
+    ids = _approved(platform, chairs + 2)
+    coordinator = _principal(platform, "coord-leeds")
+    with platform.sessions() as session:
+        probe = submissions.submit(session, platform, coordinator, OrderCreate(patient_id=ids[0]), "k-probe")
+        assert probe[0].placement is not None
+        at = probe[0].placement.administration_at
+        batch = [Submission(coordinator, OrderCreate(patient_id=p, preferred_at=at), f"k-{p}") for p in ids[1:]]
+        outcomes = submissions.submit_many(session, platform, batch)
+        assert all(isinstance(o, tuple) and o[0].placement is not None for o in outcomes), outcomes
+        booked = session.scalars(select(tables.Appointment).where(tables.Appointment.centre_id == "leeds")).all()
+    assert len(booked) == chairs + 2
+    for one in booked:
+        for other in booked:
+            if one is not other and one.chair == other.chair:
+                assert one.end_at <= other.start_at or other.end_at <= one.start_at, (one.chair, one.start_at)
+    end = probe[0].placement.appointment_end_at
+    assert sum(1 for a in booked if a.start_at < end and a.end_at > at) == chairs  # all taken then
+
+
 def test_a_pick_taken_by_another_since_the_read_is_given_back_and_placed_alone(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:

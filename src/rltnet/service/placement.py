@@ -20,12 +20,12 @@ is not reserved here: the full planner (`POST /plan/optimise`, a declared
 disruption) accounts for it.
 
 `place_many` places the orders of one transaction together (the service's group
-commit) in a fixed number of statements: one read, each order's option chosen in
-memory against it and against the orders before it, the counters moved by one
-statement each, in key order (two batches never wait on each other in a circle),
-then checked under the locks those updates took. An order that no longer fits,
-because another transaction took the capacity since the read, gives back what it
-took and is placed alone, as above.
+commit) in a fixed number of statements: one read, each order's option and chair
+chosen in memory against it and against the orders before it, the counters moved
+by one statement each, in key order (two batches never wait on each other in a
+circle), then read again under the locks those updates took. An order that no
+longer fits, because a writer that did not take the placement lock (below) took
+the capacity since the read, gives back what it took and is placed alone, as above.
 
 On PostgreSQL every placement, booking and release first takes one transaction-level
 advisory lock (`serialise`), held to the commit: they run one at a time, so a read
@@ -244,9 +244,9 @@ class _Booked:
 
     batches: dict[str, tuple[int, int, bool]]  # id -> booked, capacity, failed
     activity_bq: dict[tuple[str, date], float]  # (centre, local day) -> booked
-    appointments: dict[str, list[tuple[datetime, datetime]]]  # centre -> (start, end)
+    appointments: dict[str, list[tuple[int, datetime, datetime]]]  # centre -> (chair, start, end)
 
-    def why_not(self, option: Option, day: date, bq: float, limit_bq: float, chairs: int) -> str | None:
+    def why_not(self, option: Option, day: date, bq: float, limit_bq: float) -> str | None:
         booked, capacity, failed = self.batches.get(option.batch_id, (0, option.batch_capacity, False))
         if failed:
             return "batch failed"
@@ -254,16 +254,20 @@ class _Booked:
             return "batch full"
         if self.activity_bq.get((option.centre_id, day), 0.0) + bq > limit_bq:
             return "daily activity limit reached"
-        taken = self.appointments.get(option.centre_id, ())
-        overlapping = sum(1 for s, e in taken if s < option.end_at and e > option.start_at)
-        return "no chair free" if overlapping >= chairs else None
+        return None
 
-    def take(self, option: Option, day: date, bq: float) -> None:
+    def chair(self, option: Option, chairs: int) -> int:
+        """The lowest chair free for the option's whole appointment; 0 if none is."""
+        taken = self.appointments.get(option.centre_id, ())
+        busy = {chair for chair, s, e in taken if s < option.end_at and e > option.start_at}
+        return next((c for c in range(1, chairs + 1) if c not in busy), 0)
+
+    def take(self, option: Option, day: date, bq: float, chair: int) -> None:
         """Count an option chosen in memory, for the orders after it."""
         booked, capacity, failed = self.batches.get(option.batch_id, (0, option.batch_capacity, False))
         self.batches[option.batch_id] = (booked + 1, capacity, failed)
         self.activity_bq[(option.centre_id, day)] = self.activity_bq.get((option.centre_id, day), 0.0) + bq
-        self.appointments.setdefault(option.centre_id, []).append((option.start_at, option.end_at))
+        self.appointments.setdefault(option.centre_id, []).append((chair, option.start_at, option.end_at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,15 +278,15 @@ class _Found:
     centre_days: set[tuple[str, date]]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Pick:
-    """An order of a batch and the option chosen for it in memory."""
+    """An order of a batch and the option and chair chosen for it in memory."""
 
     index: int
     order: DoseOrder
     option: Option
     day: date
-    chair: int = 0
+    chair: int
 
 
 @dataclass(slots=True)
@@ -377,9 +381,9 @@ class Placer:
         refused: Counter[str] = Counter()
         for option in options:
             day = centre.calendar.local_date(option.start_at)
-            why = booked.why_not(
-                option, day, order.prescribed.bq, centre.daily_activity_limit.bq, centre.chairs
-            )
+            why = booked.why_not(option, day, order.prescribed.bq, centre.daily_activity_limit.bq)
+            if why is None and not booked.chair(option, centre.chairs):
+                why = "no chair free"
             if why is not None:
                 refused[why] += 1
                 continue
@@ -412,9 +416,9 @@ class Placer:
         taken = session.execute(
             _APPOINTMENTS_OVERLAPPING, {"centres": centres, "start": first, "end": last}
         ).all()
-        appointments: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+        appointments: dict[str, list[tuple[int, datetime, datetime]]] = defaultdict(list)
         for row in taken:
-            appointments[row.centre_id].append((row.start_at, row.end_at))
+            appointments[row.centre_id].append((row.chair, row.start_at, row.end_at))
         return _Booked(
             {row.id: (row.booked, row.capacity, row.failed) for row in batches},
             {(row.centre_id, row.day): row.activity_bq for row in activity},
@@ -455,24 +459,29 @@ class Placer:
             results[pick.index] = self.place(session, pick.order, now, events)
         return results
 
-    def _choose(self, booked: _Booked, order: DoseOrder, options: Ranked) -> tuple[Option, date] | str:
-        """The first option that fits in memory, counted there; or why none does."""
+    def _choose(self, booked: _Booked, order: DoseOrder, options: Ranked) -> tuple[Option, date, int] | str:
+        """The first option that fits in memory and its chair, counted there; or why none does."""
         centre = self.network.centres[order.centre_id]
         limit_bq = centre.daily_activity_limit.bq
         refused: Counter[str] = Counter()
         for option in options:
             day = centre.calendar.local_date(option.start_at)
-            why = booked.why_not(option, day, order.prescribed.bq, limit_bq, centre.chairs)
-            if why is None:
-                booked.take(option, day, order.prescribed.bq)
-                return option, day
-            refused[why] += 1
+            why = booked.why_not(option, day, order.prescribed.bq, limit_bq)
+            chair = booked.chair(option, centre.chairs) if why is None else 0
+            if chair:
+                booked.take(option, day, order.prescribed.bq, chair)
+                return option, day, chair
+            refused[why or "no chair free"] += 1
         listed = ", ".join(f"{what} ({n})" for what, n in refused.most_common())
         return f"every option is taken: {listed}"
 
     def _reserve_many(self, session: Session, picks: list[_Pick], found: _Found) -> _Reserved:
         """Move each batch's and centre-day's counter by the picks' total, then, holding those
-        rows, keep the picks that fit (capacity, permit, a chair) and give back the rest."""
+        rows, keep the picks that fit (capacity, permit) and give back the rest.
+
+        Under the placement lock the read the picks were made from is exact, so all fit;
+        the counters are read again anyway, as a guard against a writer that did not take
+        the lock (their rows are few). Chairs are seated from that read alone."""
         reserved = _Reserved()
         if not picks:
             return reserved
@@ -485,7 +494,7 @@ class Placer:
         session.execute(
             _ADD_ACTIVITY, [{"centre": c, "on_day": d, "bq": bq} for (c, d), bq in sorted(activity.items())]
         )
-        held, seated = self._held(session, picks, sorted(doses))
+        held = self._held(session, picks, sorted(doses))
         over_batch: dict[str, int] = {}
         for batch_id, (booked, capacity, failed) in held.batches.items():
             over_batch[batch_id] = doses[batch_id] if failed else booked - capacity
@@ -503,7 +512,6 @@ class Placer:
             else:
                 reserved.kept.append(pick)
         reserved.kept.reverse()
-        self._seat(reserved, seated)
         self._give_back(session, reserved.dropped)
         return reserved
 
@@ -525,51 +533,19 @@ class Placer:
             *({"centre_id": centre_id, "day": day, "activity_bq": 0.0} for centre_id, day in sorted(days)),
         )
 
-    def _held(
-        self, session: Session, picks: list[_Pick], batch_ids: list[str]
-    ) -> tuple[_Booked, dict[str, list[tuple[int, datetime, datetime]]]]:
-        """The picks' counters and the chairs taken around them, read while holding the locks
-        of their rows (whoever books a chair holds its centre-day row)."""
+    def _held(self, session: Session, picks: list[_Pick], batch_ids: list[str]) -> _Booked:
+        """The picks' counters, read while holding the locks of their rows."""
         centres = sorted({p.order.centre_id for p in picks})
         days = sorted(p.day for p in picks)
         batches = session.execute(_BATCHES_NAMED, {"ids": batch_ids}).all()
         activity = session.execute(
             _CENTRE_DAYS_BETWEEN, {"centres": centres, "first": days[0], "last": days[-1]}
         ).all()
-        appointments = session.execute(
-            _APPOINTMENTS_OVERLAPPING,
-            {
-                "centres": centres,
-                "start": min(p.option.start_at for p in picks),
-                "end": max(p.option.end_at for p in picks),
-            },
-        ).all()
-        seated: dict[str, list[tuple[int, datetime, datetime]]] = defaultdict(list)
-        for row in appointments:
-            seated[row.centre_id].append((row.chair, row.start_at, row.end_at))
-        counters = _Booked(
+        return _Booked(
             {row.id: (row.booked, row.capacity, row.failed) for row in batches},
             {(row.centre_id, row.day): row.activity_bq for row in activity},
             {},
         )
-        return counters, seated
-
-    def _seat(self, reserved: _Reserved, seated: dict[str, list[tuple[int, datetime, datetime]]]) -> None:
-        """A chair for each kept pick, free for its whole appointment, lowest number first; a pick
-        with none left (another transaction seated someone since the read) is dropped."""
-        kept = []
-        for pick in reserved.kept:
-            option = pick.option
-            taken = seated.setdefault(option.centre_id, [])
-            busy = {chair for chair, s, e in taken if s < option.end_at and e > option.start_at}
-            chairs = self.network.centres[option.centre_id].chairs
-            pick.chair = next((c for c in range(1, chairs + 1) if c not in busy), 0)
-            if pick.chair:
-                taken.append((pick.chair, option.start_at, option.end_at))
-                kept.append(pick)
-            else:
-                reserved.dropped.append(pick)
-        reserved.kept = kept
 
     def _give_back(self, session: Session, dropped: list[_Pick]) -> None:
         """Undo the counters of the dropped picks (the opposite updates, in key order)."""

@@ -38,6 +38,7 @@ from rltnet.planning.summary import summarise
 from rltnet.service import audit
 from rltnet.service.disruptions import stored_events
 from rltnet.service.errors import Forbidden
+from rltnet.service.placement import serialise
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     ChangePublic,
@@ -222,7 +223,8 @@ def _replan(
                 )
             )
             failed = [e.batch_id for e in events if isinstance(e, BatchFailed)]
-            if failed:
+            if failed:  # under the placement lock, as every write that placement reads
+                serialise(session)
                 session.execute(update(tables.Batch).where(tables.Batch.id.in_(failed)).values(failed=True))
         audit.record(
             session,
