@@ -163,10 +163,11 @@ def test_orders_of_one_batch_at_one_time_take_different_chairs(platform: Platfor
         probe = submissions.submit(session, platform, coordinator, OrderCreate(patient_id=ids[0]), "k-probe")
         assert probe[0].placement is not None
         at = probe[0].placement.administration_at
-        batch = [Submission(coordinator, OrderCreate(patient_id=p, preferred_at=at), f"k-{p}") for p in ids[1:]]
+        orders = [OrderCreate(patient_id=p, preferred_at=at) for p in ids[1:]]
+        batch = [Submission(coordinator, order, f"k-{order.patient_id}") for order in orders]
         outcomes = submissions.submit_many(session, platform, batch)
         assert all(isinstance(o, tuple) and o[0].placement is not None for o in outcomes), outcomes
-        booked = session.scalars(select(tables.Appointment).where(tables.Appointment.centre_id == "leeds")).all()
+        booked = session.scalars(select(tables.Appointment).filter_by(centre_id="leeds")).all()
     assert len(booked) == chairs + 2
     for one in booked:
         for other in booked:
