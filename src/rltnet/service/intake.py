@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import queue
+import sys
 import threading
 from collections import deque
 from contextlib import AbstractContextManager
@@ -35,6 +36,9 @@ from types import TracebackType
 from typing import Annotated
 
 from fastapi import Depends, Request
+
+if sys.platform != "win32":
+    import fcntl
 from sqlalchemy.exc import DBAPIError
 
 from rltnet.domain.errors import RltnetError
@@ -186,13 +190,11 @@ class Intake:
 
 
 def _writers_turn(platform: Platform) -> AbstractContextManager[object]:
-    """The writers' turn on a SQLite file; nothing to wait for elsewhere (PostgreSQL)."""
+    """The writers' turn on a SQLite file (on Unix); nothing to wait for elsewhere (PostgreSQL)."""
     url = platform.engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return contextlib.nullcontext()
-    try:
-        import fcntl  # noqa: F401  (Unix)
-    except ImportError:
+    if sys.platform == "win32":  # no flock: SQLite's busy handler alone
         return contextlib.nullcontext()
     return _FileTurn(Path(f"{url.database}.writers"))
 
@@ -201,23 +203,15 @@ class _FileTurn:
     """An exclusive `flock` on a file beside the database, held for one transaction."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: int | None = None
+        self._file = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
     def __enter__(self) -> object:
-        import fcntl
-
-        if self._file is None:
-            self._file = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._file, fcntl.LOCK_EX)
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        import fcntl
-
-        assert self._file is not None
         fcntl.flock(self._file, fcntl.LOCK_UN)
 
 
