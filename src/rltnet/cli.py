@@ -436,8 +436,6 @@ def serve(
     import os
 
     from rltnet.service import workers as worker_processes
-    from rltnet.service.platform import Platform
-    from rltnet.service.seed import seed
     from rltnet.service.settings import Settings
 
     if database_url:
@@ -445,6 +443,13 @@ def serve(
     if network:
         os.environ["RLTNET_NETWORK"] = network
     settings = Settings()
+    app_factory = "rltnet.service.app:create_app"
+    # The workers' imports begin now, with this environment, and overlap the migration.
+    worker_processes.prepare(app_factory, workers)
+
+    from rltnet.service.platform import Platform
+    from rltnet.service.seed import seed
+
     platform = Platform.start(settings)  # migrates the schema and loads the network, once
     if demo:
         passwords = seed(platform)
@@ -460,7 +465,7 @@ def serve(
         f"API under /api/v1, its docs at http://{host}:{port}/docs",
         highlight=False,
     )
-    worker_processes.run("rltnet.service.app:create_app", host, port, workers, log_level="warning")
+    worker_processes.run(app_factory, host, port, workers, log_level="warning")
 
 
 def _print_demo(facts: dict[str, Any]) -> None:
