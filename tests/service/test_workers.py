@@ -109,7 +109,7 @@ def _living_in_group(group: int) -> list[int]:
 def test_workers_exit_once_their_supervisor_is_killed(server: tuple[subprocess.Popen[bytes], int]) -> None:
     process, port = server
     _kept_alive(port).close()
-    assert len(_living_in_group(process.pid)) >= 3  # the supervisor and its two workers
+    assert len(_living_in_group(process.pid)) >= 3  # the supervisor, its two workers (and fork server)
     os.kill(process.pid, signal.SIGKILL)  # the supervisor alone, not its workers
     process.wait(10)
     deadline = time.monotonic() + 30

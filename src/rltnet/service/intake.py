@@ -36,9 +36,6 @@ from types import TracebackType
 from typing import Annotated
 
 from fastapi import Depends, Request
-
-if sys.platform != "win32":
-    import fcntl
 from sqlalchemy.exc import DBAPIError
 
 from rltnet.domain.errors import RltnetError
@@ -47,6 +44,9 @@ from rltnet.service.errors import Unauthenticated
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import OrderCreate
 from rltnet.service.usecases.submissions import Submission, Submitted, submit_many
+
+if sys.platform != "win32":  # the SQLite writers' turns (`_FileTurn`)
+    import fcntl
 
 MOST = 64  # submissions per transaction: enough for every client of a busy centre network
 ATTEMPTS = 3  # a submission alone whose transaction a deadlock or serialisation failure ended

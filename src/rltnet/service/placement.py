@@ -246,7 +246,9 @@ class _Booked:
     activity_bq: dict[tuple[str, date], float]  # (centre, local day) -> booked
     appointments: dict[str, list[tuple[int, datetime, datetime]]]  # centre -> (chair, start, end)
 
-    def why_not(self, option: Option, day: date, bq: float, limit_bq: float) -> str | None:
+    def fit(self, option: Option, day: date, bq: float, limit_bq: float, chairs: int) -> int | str:
+        """The lowest chair free for the option's whole appointment, if its batch and the
+        day's activity permit have room; else why the option does not fit."""
         booked, capacity, failed = self.batches.get(option.batch_id, (0, option.batch_capacity, False))
         if failed:
             return "batch failed"
@@ -254,13 +256,9 @@ class _Booked:
             return "batch full"
         if self.activity_bq.get((option.centre_id, day), 0.0) + bq > limit_bq:
             return "daily activity limit reached"
-        return None
-
-    def chair(self, option: Option, chairs: int) -> int:
-        """The lowest chair free for the option's whole appointment; 0 if none is."""
         taken = self.appointments.get(option.centre_id, ())
         busy = {chair for chair, s, e in taken if s < option.end_at and e > option.start_at}
-        return next((c for c in range(1, chairs + 1) if c not in busy), 0)
+        return next((c for c in range(1, chairs + 1) if c not in busy), "no chair free")
 
     def take(self, option: Option, day: date, bq: float, chair: int) -> None:
         """Count an option chosen in memory, for the orders after it."""
@@ -381,11 +379,9 @@ class Placer:
         refused: Counter[str] = Counter()
         for option in options:
             day = centre.calendar.local_date(option.start_at)
-            why = booked.why_not(option, day, order.prescribed.bq, centre.daily_activity_limit.bq)
-            if why is None and not booked.chair(option, centre.chairs):
-                why = "no chair free"
-            if why is not None:
-                refused[why] += 1
+            fit = booked.fit(option, day, order.prescribed.bq, centre.daily_activity_limit.bq, centre.chairs)
+            if isinstance(fit, str):
+                refused[fit] += 1
                 continue
             try:
                 known = (option.batch_id in booked.batches, (centre.centre_id, day) in booked.activity_bq)
@@ -466,12 +462,12 @@ class Placer:
         refused: Counter[str] = Counter()
         for option in options:
             day = centre.calendar.local_date(option.start_at)
-            why = booked.why_not(option, day, order.prescribed.bq, limit_bq)
-            chair = booked.chair(option, centre.chairs) if why is None else 0
-            if chair:
-                booked.take(option, day, order.prescribed.bq, chair)
-                return option, day, chair
-            refused[why or "no chair free"] += 1
+            fit = booked.fit(option, day, order.prescribed.bq, limit_bq, centre.chairs)
+            if isinstance(fit, str):
+                refused[fit] += 1
+                continue
+            booked.take(option, day, order.prescribed.bq, fit)
+            return option, day, fit
         listed = ", ".join(f"{what} ({n})" for what, n in refused.most_common())
         return f"every option is taken: {listed}"
 

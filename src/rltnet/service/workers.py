@@ -13,7 +13,7 @@ descriptors cannot be passed, uvicorn runs as usual.
 The workers are forked from a fork server that imported the app once (where the
 platform has one, as Linux does), started by `prepare` while the supervisor migrates
 the database: two spawned workers had each imported it themselves, after the
-migration, and `rltnet serve --workers 2` answered 4.8 s after its start, not 2.9.
+migration, and `rltnet serve --workers 2` answered 4.8 s after its start, not 3.2.
 
 The supervisor restarts a worker that dies and stops them all on SIGINT or SIGTERM;
 a worker whose supervisor is gone finishes the requests it has and exits.
