@@ -168,7 +168,9 @@ def plan_check(
     stored = read_plan_file(plan_file)
     catalogue = _catalogue()
     grid = stored.network_with_events(_network(network or stored.network), catalogue)
-    violations = check_plan(stored.plan, grid, catalogue, stored.plan.orders, disruptions=stored.disruptions)
+    violations = check_plan(
+        stored.plan, grid, catalogue, stored.plan.orders, disruptions=stored.disruptions, now=stored.now
+    )
     if as_json:
         print(
             json.dumps(
@@ -211,10 +213,9 @@ def plan_replan(
     catalogue = _catalogue()
     events, now = read_events(event)
     now = now or datetime.now(UTC)
-    base = stored.network_with_events(_network(stored.network), catalogue)
     result = replan(
         stored.plan,
-        base,
+        _network(stored.network),
         catalogue,
         [*stored.events, *events],
         now,

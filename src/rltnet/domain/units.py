@@ -181,22 +181,27 @@ _DURATION_UNITS = {
     "week": timedelta(weeks=1),
     "weeks": timedelta(weeks=1),
 }
-_DURATION_TEXT = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-z]+)\s*$")
+_DURATION_PART = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]+)")
+_DURATION_TEXT = re.compile(r"^(?:\s*[0-9]*\.?[0-9]+\s*[a-z]+)+\s*$")
 
 
 def parse_duration(text: str) -> timedelta:
-    """Read ``'120 h'``, ``'6 weeks'``, ``'30 min'``, ``'14 d'`` as a timedelta.
+    """Read ``'120 h'``, ``'6 weeks'``, ``'30 min'``, ``'14 d'`` as a timedelta, and the
+    compound form `format_duration` writes for a positive span (``'1 d 6 h'``, ``'1 h 30 min'``).
 
     >>> parse_duration("1.5 h")
     datetime.timedelta(seconds=5400)
+    >>> parse_duration(format_duration(timedelta(hours=30)))
+    datetime.timedelta(days=1, seconds=21600)
     """
-    match = _DURATION_TEXT.match(text.lower())
-    if match is None or match.group(2) not in _DURATION_UNITS:
+    lowered = text.lower().strip()
+    parts = _DURATION_PART.findall(lowered)
+    if _DURATION_TEXT.match(lowered) is None or any(unit not in _DURATION_UNITS for _, unit in parts):
         raise InvalidInput(
             f"cannot read duration {text!r}; write a number and a unit, "
-            f"e.g. '30 min', '120 h', '14 d', '6 weeks'"
+            f"e.g. '30 min', '120 h', '14 d', '6 weeks', or several ('1 d 6 h')"
         )
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    return sum((float(number) * _DURATION_UNITS[unit] for number, unit in parts), timedelta(0))
 
 
 def format_duration(span: timedelta) -> str:

@@ -15,7 +15,7 @@ events:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -76,6 +76,12 @@ class LaneDelayedFile(_Period):
     kind: Literal["lane_delayed"]
     lane: str = Field(description="the lane's id in the network")
     delay: DurationText = Field(description="how much longer departures in the period take, e.g. '6 h'")
+
+    @model_validator(mode="after")
+    def _late(self) -> LaneDelayedFile:
+        if self.delay <= timedelta(0):
+            raise FieldProblem("delay", "a delay is a positive duration, e.g. '6 h' or '1 h 30 min'")
+        return self
 
     def to_event(self) -> Event:
         return LaneDelayed(self.lane, self.start, self.end, self.delay, self.reason)

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
-from rltnet.domain.errors import DataFileError
+from rltnet.domain.errors import DataFileError, InvalidInput
 from rltnet.domain.network import Network
 from rltnet.domain.orders import DoseOrder
 from rltnet.domain.products import Catalogue
@@ -120,6 +120,9 @@ class PlanJson(FileModel):
     orders: list[OrderJson]
     placements: list[PlacementJson]
     unplanned: list[UnplannedJson]
+    cancelled: list[OrderJson] = Field(
+        default_factory=list, description="orders a re-plan's events took out (cancelled, no-show)"
+    )
     notes: list[str] = Field(default_factory=list)
     summary: dict[str, Any] | None = None
 
@@ -139,9 +142,10 @@ class StoredPlan:
         return disruptions_of(self.events)
 
     def network_with_events(self, network: Network, catalogue: Catalogue) -> Network:
-        """The network with the reactor outages of the events."""
+        """The network with the reactor outages of the events, as the re-plan applied them
+        (none stops a delivery before `now`)."""
         del catalogue
-        return with_outages(network, self.events)
+        return with_outages(network, self.events, self.now)
 
 
 def events_json(events: Sequence[Event]) -> list[dict[str, Any]]:
@@ -216,6 +220,7 @@ def plan_to_json(
         "orders": [_order_json(o) for o in sorted(plan.orders, key=lambda o: o.order_id)],
         "placements": [_placement_json(p) for p in plan.placements],
         "unplanned": [{"order_id": u.order.order_id, "reason": u.reason} for u in plan.unplanned],
+        "cancelled": [_order_json(o) for o in sorted(plan.cancelled, key=lambda o: o.order_id)],
         "notes": list(plan.notes),
         "summary": summary,
     }
@@ -229,10 +234,23 @@ def write_plan(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Write atomically: a failed write leaves any previous file as it was."""
+    write_plan_document(path, plan_to_json(plan, network, summary, extra))
+
+
+def write_plan_document(path: Path | str, document: dict[str, Any]) -> None:
+    """Write a plan document atomically; an unwritable path is `InvalidInput`, and a failed
+    write leaves any previous file as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(plan_to_json(plan, network, summary, extra), indent=2, ensure_ascii=False)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a directory; give a file to write, e.g. {path / 'plan.json'}")
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise InvalidInput(
+            f"cannot write {path}: {err.strerror or err}; give a path you can write to"
+        ) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text + "\n")
@@ -250,22 +268,31 @@ def read_plan_file(path: Path | str) -> StoredPlan:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataFileError(str(path), ["file not found. Fix: check the path"]) from None
+    except IsADirectoryError:
+        raise DataFileError(str(path), ["a directory, not a plan file. Fix: name a plan.json"]) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataFileError(str(path), [f"not valid JSON ({err}). Fix: write it with rltnet plan"]) from None
+    return parse_plan(document, str(path))
+
+
+def parse_plan(document: Any, source: str = "plan") -> StoredPlan:
+    """The plan of a JSON document (as `plan_to_json` writes it); `DataFileError` lists every
+    problem, naming `source`."""
     parsed, problems = check(PlanJson, document)
     if parsed is None:
-        raise DataFileError(str(path), problems)
+        raise DataFileError(source, problems)
     orders = {o.order_id: o.to_domain() for o in parsed.orders}
+    cancelled = tuple(o.to_domain() for o in parsed.cancelled)
     problems = _reference_problems(parsed, orders)
     if problems:
-        raise DataFileError(str(path), problems)
+        raise DataFileError(source, problems)
     placements = tuple(_placement(p, orders[p.order_id]) for p in parsed.placements)
     unplanned = tuple(Unplanned(orders[u.order_id], u.reason) for u in parsed.unplanned)
     report = None
     if parsed.solver is not None:
         s = parsed.solver
         report = SolverReport(s.planner, s.objective, s.bound, s.wall_s, s.status, s.seed)
-    plan = Plan(placements, unplanned, report, tuple(parsed.notes))
+    plan = Plan(placements, unplanned, report, tuple(parsed.notes), cancelled)
     return StoredPlan(plan, parsed.network, parsed.now, tuple(e.to_event() for e in parsed.events))
 
 
@@ -287,6 +314,18 @@ def _reference_problems(parsed: PlanJson, orders: dict[str, DoseOrder]) -> list[
         problems.append(
             f"orders: {order_id!r} is neither placed nor unplanned. Fix: add it to 'unplanned' with a reason"
         )
+    for i, placement in enumerate(parsed.placements):
+        order = orders.get(placement.order_id)
+        if order is not None and placement.centre_id != order.centre_id:
+            problems.append(
+                f"placements[{i}].centre_id: {placement.centre_id!r} is not the centre of order "
+                f"{placement.order_id} ({order.centre_id!r}). Fix: a dose is given at its order's centre"
+            )
+    for i, gone in enumerate(parsed.cancelled):
+        if gone.order_id in orders:
+            problems.append(
+                f"cancelled[{i}].order_id: {gone.order_id!r} is also in 'orders'. Fix: keep it in one"
+            )
     return problems
 
 

@@ -55,6 +55,11 @@ RELATIVE_SLACK = 1e-9
 
 DAY = timedelta(days=1)
 
+# How near the instant a re-used dose holds its order's prescribed activity must be to a
+# session's administration: float rounding of the logarithm only (1e-9 of a Lu-177
+# dose's activity is a millisecond of decay).
+FILL_INSTANT_SLACK = timedelta(seconds=1)
+
 RULES = (
     "orders",
     "product",
@@ -69,6 +74,7 @@ RULES = (
     "isotope",
     "activity_limit",
     "dose",
+    "dose_of",
     "order_window",
     "disruption",
 )
@@ -122,6 +128,7 @@ class _Context:
     handover: timedelta
     journeys: tuple[_Journey, ...]
     disruptions: Disruptions
+    now: datetime | None
 
 
 def check_plan(
@@ -131,13 +138,17 @@ def check_plan(
     orders: Sequence[DoseOrder] | None = None,
     handover: timedelta = HANDOVER,
     disruptions: Disruptions | None = None,
+    now: datetime | None = None,
 ) -> list[Violation]:
     """Every rule `plan` breaks on `network`; empty when the plan obeys them all.
 
     With `orders`, the plan must also account for exactly these orders, each
     once. `handover` is the least time from a dose's arrival to its appointment.
     With `disruptions` (a re-plan), no placement uses a failed batch, leaves on a
-    closed lane or is given at a closed centre, and late lanes arrive late.
+    closed lane or is given at a closed centre, and late lanes arrive late. With `now`
+    (when a re-plan's events were declared), a batch started before `now` has drawn its
+    isotope: a shortfall on a day when only such batches draw is history, not a violation
+    (the stock is taken as empty after it).
     Violations come by rule family, in the order of `RULES`.
     """
     context = _Context(
@@ -148,6 +159,7 @@ def check_plan(
         handover=handover,
         journeys=tuple(_journeys(plan, network, catalogue)),
         disruptions=disruptions or Disruptions(),
+        now=require_aware(now, "now") if now is not None else None,
     )
     return [violation for check in _CHECKS for violation in check(context)]
 
@@ -188,6 +200,14 @@ def _check_orders(context: _Context) -> Iterator[Violation]:
                 f"order {order_id} is in the plan {counted.total()} times "
                 f"({counted['placed']} placed, {counted['unplanned']} unplanned); an order is "
                 f"placed once or left unplanned once",
+            )
+    for order in context.plan.cancelled:
+        if order.order_id in kinds:
+            yield Violation(
+                "orders",
+                order.order_id,
+                f"order {order.order_id} is cancelled but also "
+                f"{', '.join(kinds[order.order_id])} in the plan",
             )
     if context.orders is None:
         return
@@ -403,6 +423,15 @@ def _check_centre_hours(context: _Context) -> Iterator[Violation]:
                 f"{centre.centre_id}'s hours {centre.hours.opens:%H:%M}-"
                 f"{centre.hours.closes:%H:%M}",
             )
+        elif not _on_grid(placement.appointment_at, hours[0], product.appointment):
+            yield Violation(
+                "centre_hours",
+                journey.order_id,
+                f"the appointment starts at {_local(placement.appointment_at, centre.calendar)}, off "
+                f"{centre.centre_id}'s session grid for {product.brand}: sessions start at opening "
+                f"({centre.hours.opens:%H:%M}) plus whole appointment lengths of "
+                f"{format_duration(product.appointment)}",
+            )
         length = _utc(placement.appointment_end_at) - _utc(placement.appointment_at)
         if length != product.appointment:
             yield Violation(
@@ -493,7 +522,8 @@ def _check_batch_capacity(context: _Context) -> Iterator[Violation]:
 
 def _check_isotope(context: _Context) -> Iterator[Violation]:
     """At each site the stock of each nuclide never goes below zero: day by day it decays,
-    gains the reactors' delivery and loses the calibration activity of that day's batches."""
+    gains the reactors' delivery and loses the calibration activity of that day's batches
+    (batches started before a re-plan's `now` have drawn theirs: see `check_plan`)."""
     draws: defaultdict[tuple[str, str], defaultdict[date, list[_Journey]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -516,7 +546,10 @@ def _check_isotope(context: _Context) -> Iterator[Violation]:
             todays = sorted(by_day.get(day, []), key=lambda j: (_utc(j.placement.batch_start_at), j.order_id))
             drawn_bq = sum(j.placement.calibration_activity.bq for j in todays)
             stock_bq = available_bq - drawn_bq
-            if stock_bq < -RELATIVE_SLACK * max(available_bq, drawn_bq):
+            drawn_before_now = context.now is not None and all(
+                _utc(j.placement.batch_start_at) < _utc(context.now) for j in todays
+            )
+            if stock_bq < -RELATIVE_SLACK * max(available_bq, drawn_bq) and not drawn_before_now:
                 short = _first_uncovered(todays, available_bq)
                 yield Violation(
                     "isotope",
@@ -633,6 +666,85 @@ def _dose_violations(journey: _Journey) -> Iterator[Violation]:
             )
 
 
+def _check_dose_of(context: _Context) -> Iterator[Violation]:
+    """A re-used dose (`dose_of` set) was made for an order of the plan with the same product
+    and centre: its own order (re-seated after a disruption) or a cancelled order (given to
+    another patient). At its calibration it held exactly the prescribed activity of that
+    order at an administration of a session on the centre's grid inside that order's
+    window: the session it was filled for. Each made dose is given once."""
+    plan = context.plan
+    known = {o.order_id: o for o in _plan_orders(plan)}
+    cancelled = {o.order_id: o for o in plan.cancelled}
+    claims: defaultdict[str, list[str]] = defaultdict(list)
+    for journey in context.journeys:
+        placement = journey.placement
+        made_for = placement.dose_of or journey.order_id
+        claims[made_for].append(journey.order_id)
+        if placement.dose_of is None:
+            continue
+        source = cancelled.get(made_for) or (known.get(made_for) if made_for == journey.order_id else None)
+        if source is None:
+            where = "is placed or unplanned in the plan" if made_for in known else "is not in the plan"
+            yield Violation(
+                "dose_of",
+                journey.order_id,
+                f"the dose is named as made for order {made_for!r}, which {where}; a re-used dose "
+                f"is made for the order itself (re-seated) or for a cancelled order of the plan",
+            )
+            continue
+        if (source.product_id, source.centre_id) != (placement.order.product_id, journey.centre.centre_id):
+            yield Violation(
+                "dose_of",
+                journey.order_id,
+                f"the dose was made for order {made_for}, a {source.product_id} dose for "
+                f"{source.centre_id}; this is a {placement.order.product_id} appointment at "
+                f"{journey.centre.centre_id}",
+            )
+            continue
+        yield from _filled_for_a_session(journey, source)
+    for made_for, holders in sorted(claims.items()):
+        if len(holders) > 1:
+            yield Violation(
+                "dose_of",
+                sorted(holders)[1],
+                f"the dose made for order {made_for} is given to {len(holders)} orders "
+                f"({', '.join(sorted(holders))}); a dose is given once",
+            )
+
+
+def _filled_for_a_session(journey: _Journey, source: DoseOrder) -> Iterator[Violation]:
+    """The instant at which the dose holds exactly `source`'s prescribed activity is the
+    administration of a session on the centre's grid inside `source`'s window."""
+    placement, product, centre = journey.placement, journey.product, journey.centre
+    ratio = placement.calibration_activity.bq / source.prescribed.bq
+    filled_for_at = _utc(placement.batch_start_at) + timedelta(
+        seconds=math.log(ratio) / product.nuclide.decay_constant_per_s
+    )
+    lead = max((c.starts_before_dose for c in product.co_infusions), default=timedelta(0))
+    start_at = filled_for_at - lead
+    day = centre.calendar.local_date(start_at)
+    hours = centre.opening(day)
+    exact_start = _nearest_grid(start_at, hours[0], product.appointment) if hours is not None else None
+    on_grid = (
+        hours is not None
+        and exact_start is not None
+        and abs(exact_start - start_at) <= FILL_INSTANT_SLACK
+        and _utc(exact_start) + product.appointment <= _utc(hours[1])
+    )
+    in_window = _utc(source.earliest_at) <= filled_for_at <= _utc(source.latest_at)
+    if not (on_grid and in_window):
+        why = "inside its window" if on_grid else f"on a session of {centre.centre_id}'s grid"
+        yield Violation(
+            "dose_of",
+            journey.order_id,
+            f"calibrated at {_gbq(placement.calibration_activity.bq)} at "
+            f"{format_instant(placement.batch_start_at)}, the dose holds the "
+            f"{_gbq(source.prescribed.bq)} of order {source.order_id} at "
+            f"{format_instant(filled_for_at)}, which is not an administration {why}: it was not "
+            f"filled for that order",
+        )
+
+
 def _check_disruption(context: _Context) -> Iterator[Violation]:
     """No dose comes from a failed batch, leaves on a closed lane, or is given at a centre
     closed that day."""
@@ -691,6 +803,7 @@ _CHECKS: tuple[Callable[[_Context], Iterable[Violation]], ...] = (
     _check_isotope,
     _check_activity_limit,
     _check_dose,
+    _check_dose_of,
     _check_order_window,
     _check_disruption,
 )
@@ -702,6 +815,16 @@ _CHECKS: tuple[Callable[[_Context], Iterable[Violation]], ...] = (
 def _utc(moment: datetime) -> datetime:
     """`moment` in UTC, so that differences are elapsed time whatever the clocks did."""
     return require_aware(moment, "instant").astimezone(UTC)
+
+
+def _nearest_grid(moment: datetime, opens_at: datetime, step: timedelta) -> datetime | None:
+    """The session start nearest `moment` on the grid opening + k * step (k >= 0)."""
+    k = round((_utc(moment) - _utc(opens_at)) / step)
+    return _utc(opens_at) + k * step if k >= 0 else None
+
+
+def _on_grid(moment: datetime, opens_at: datetime, step: timedelta) -> bool:
+    return _nearest_grid(moment, opens_at, step) == _utc(moment)
 
 
 def _one_of(moment: datetime, instants: Iterable[datetime]) -> bool:
@@ -733,6 +856,7 @@ def _gbq(bq: float) -> str:
 
 
 __all__ = [
+    "FILL_INSTANT_SLACK",
     "HANDOVER",
     "ISOTOPE_HALF_LIVES",
     "ISOTOPE_HISTORY",

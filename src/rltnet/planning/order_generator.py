@@ -157,6 +157,8 @@ def generate_orders(
         raise InvalidInput(f"weeks must be 1 or more, got {weeks}")
     if count is not None and count < 0:
         raise InvalidInput(f"count must be 0 or more, got {count}")
+    if seed < 0:
+        raise InvalidInput(f"seed must be 0 or more, got {seed}")
     streams = demand_streams(network, catalogue, weeks)
     rng = np.random.default_rng(seed)
     if count is None:

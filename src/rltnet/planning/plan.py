@@ -92,12 +92,18 @@ class SolverReport:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """An immutable plan: placements, the orders left unplanned, and how it was found."""
+    """An immutable plan: placements, the orders left unplanned, and how it was found.
+
+    `cancelled` are the orders a re-plan's events took out (cancelled, or the patient did
+    not come): neither placed nor planned again, kept so that a dose made for one of them
+    and given to another patient (`Placement.dose_of`) names an order of the plan.
+    """
 
     placements: tuple[Placement, ...]
     unplanned: tuple[Unplanned, ...]
     report: SolverReport | None = None
     notes: tuple[str, ...] = field(default=())
+    cancelled: tuple[DoseOrder, ...] = field(default=())
 
     def unplanned_reasons(self) -> Counter[str]:
         return Counter(u.reason for u in self.unplanned)

@@ -41,6 +41,8 @@ CHANGE_COST = 0.001
 # the start of its appointment (receipt, assay, preparation).
 HANDOVER = timedelta(hours=1)
 
+MAX_SEED = 2**31 - 1  # HiGHS takes a seed that fits a signed 32-bit integer
+
 
 def delay_weight(order: DoseOrder) -> float:
     return FIRST_CYCLE_DELAY_WEIGHT if order.first_cycle else LATER_CYCLE_DELAY_WEIGHT
@@ -127,6 +129,8 @@ class PlanningProblem:
     def __post_init__(self) -> None:
         if self.now is not None:
             require_aware(self.now, "now")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise InvalidInput(f"seed must be a whole number from 0 to {MAX_SEED}, got {self.seed}")
         ids = [o.order_id for o in self.orders]
         if len(set(ids)) != len(ids):
             duplicates = sorted({i for i in ids if ids.count(i) > 1})

@@ -22,7 +22,7 @@ from rltnet.domain.network import Network, Outage
 from rltnet.domain.orders import DoseOrder
 from rltnet.domain.products import Catalogue
 from rltnet.domain.units import format_instant, require_aware
-from rltnet.planning.candidates import co_infusion_lead, session_starts
+from rltnet.planning.candidates import batch_id, co_infusion_lead, session_starts
 from rltnet.planning.greedy import Planner
 from rltnet.planning.plan import Placement, Plan
 from rltnet.planning.problem import (
@@ -151,10 +151,11 @@ def replan(
     """
     require_aware(now, "now")
     _check_references(plan, network, events)
-    network = with_outages(network, events)
+    network = with_outages(network, events, now)
     disruptions = disruptions_of(events)
     gone = {e.order_id: e for e in events if isinstance(e, OrderCancelled | NoShow)}
     kept: list[Placement] = []
+    struck: list[tuple[Placement, Event]] = []
     seated: dict[str, str] = {}  # order id -> how its dose was re-seated or reassigned
     to_plan: list[DoseOrder] = []
     for order in plan.orders:
@@ -164,38 +165,37 @@ def replan(
         if placement is None or placement.batch_start_at >= now:
             to_plan.append(order)
             continue
-        strike = _strike_event(placement, events, network)
+        strike = _strike_event(placement, events, network, disruptions)
         if strike is None:
             # in flight and not struck: as it is, but a late lane makes it land later
-            extra = disruptions.lane_extra(placement.lane_id, placement.departs_at)
-            kept.append(dataclasses.replace(placement, arrives_at=placement.arrives_at + extra))
-            continue
+            kept.append(dataclasses.replace(placement, arrives_at=arrival(placement, network, disruptions)))
+        else:
+            struck.append((placement, strike))
+    # Every frozen placement (in flight and not struck, or held by the caller) holds its chair
+    # and the day's activity before any struck dose is re-seated, whatever the order ids.
+    booked = [*kept, *held]
+    for placement, strike in sorted(struck, key=lambda s: (s[0].appointment_at, s[0].order.order_id)):
         # a failed batch or a cancelled departure loses the dose; a late lane or a closed
         # centre leaves a good dose to give at another session
         good = isinstance(strike, LaneDelayed | CentreClosed)
         why = f"{strike.describe()}; the same dose at a new session"
         moved = (
-            _reseat(placement, placement, network, catalogue, kept, now, disruptions, why) if good else None
+            _reseat(placement, placement, network, catalogue, booked, now, disruptions, why) if good else None
         )
         if moved is None:
-            to_plan.append(order)
+            to_plan.append(placement.order)
         else:
             kept.append(moved)
-            seated[order.order_id] = why
+            booked.append(moved)
+            seated[placement.order.order_id] = why
+    to_plan.sort(key=lambda o: o.order_id)
     for order_id, event in sorted(gone.items()):
-        _offer_dose(
-            plan,
-            order_id,
-            event,
-            network,
-            catalogue,
-            kept,
-            to_plan,
-            seated,
-            now,
-            disruptions,
-            events,
+        taken = _offer_dose(
+            plan, order_id, event, network, catalogue, booked, to_plan, seated, now, disruptions, events
         )
+        if taken is not None:
+            kept.append(taken)
+            booked.append(taken)
     problem = PlanningProblem(
         network,
         catalogue,
@@ -209,12 +209,16 @@ def replan(
     )
     held_ids = {p.order.order_id for p in held}
     made = planner.plan(problem)
+    cancelled = {o.order_id: o for o in plan.cancelled}
+    cancelled.update((o.order_id, o) for o in plan.orders if o.order_id in gone)
     new = dataclasses.replace(
         made,
         placements=tuple(p for p in made.placements if p.order.order_id not in held_ids),
         notes=tuple(e.describe() for e in events),
+        cancelled=tuple(cancelled[i] for i in sorted(cancelled)),
     )
-    return Replan(new, tuple(_changes(plan, new, events, network, seated, gone)), network)
+    changes = _changes(plan, new, events, network, disruptions, seated, gone)
+    return Replan(new, tuple(changes), network)
 
 
 def _offer_dose(
@@ -223,34 +227,34 @@ def _offer_dose(
     event: OrderCancelled | NoShow,
     network: Network,
     catalogue: Catalogue,
-    kept: list[Placement],
+    booked: list[Placement],
     to_plan: list[DoseOrder],
     seated: dict[str, str],
     now: datetime,
     disruptions: Disruptions,
     events: Sequence[Event],
-) -> None:
+) -> Placement | None:
     """Give a made dose whose patient is gone to the first patient of the same product at the
-    same centre (by preferred time) who can receive it."""
+    same centre (by preferred time) who can receive it; that patient's new placement."""
     freed = plan.placement_of(order_id)
-    if freed is None or freed.batch_start_at >= now or _strike(freed, events, network):
-        return
+    if freed is None or freed.batch_start_at >= now or _strike(freed, events, network, disruptions):
+        return None
     for order in sorted(to_plan, key=lambda o: (o.preferred_at, o.order_id)):
         same_kind = order.centre_id == freed.centre_id and order.product_id == freed.order.product_id
         if not same_kind or order.confirmed:  # confirmed orders stay put
             continue
         why = f"takes the dose of order {order_id} ({event.describe()})"
         receiver = dataclasses.replace(freed, order=order)
-        taken = _reseat(receiver, freed, network, catalogue, kept, now, disruptions, why)
+        taken = _reseat(receiver, freed, network, catalogue, booked, now, disruptions, why)
         if taken is not None:
-            kept.append(taken)
             to_plan.remove(order)
             seated[order.order_id] = why
-            return
+            return taken
+    return None
 
 
 def _check_references(plan: Plan, network: Network, events: Sequence[Event]) -> None:
-    orders = {o.order_id for o in plan.orders}
+    orders = {o.order_id for o in (*plan.orders, *plan.cancelled)}
     problems = []
     for event in events:
         if isinstance(event, ReactorOutage) and event.reactor_id not in network.reactors:
@@ -263,18 +267,47 @@ def _check_references(plan: Plan, network: Network, events: Sequence[Event]) -> 
             problems.append(f"unknown centre {event.centre_id!r}; use one of: {', '.join(network.centres)}")
         if isinstance(event, OrderCancelled | NoShow) and event.order_id not in orders:
             problems.append(f"order {event.order_id!r} is not in the plan")
+        if isinstance(event, BatchFailed) and not _batch_exists(network, event.batch_id):
+            used = sorted({p.batch_id for p in plan.placements})
+            example = f"; the plan uses e.g. {', '.join(used[:3])}" if used else ""
+            problems.append(
+                f"unknown batch {event.batch_id!r}: a batch is named '<site>-<YYYYMMDD>-<HHMM>' after "
+                f"a site of the network and one of its batch starts (local time){example}"
+            )
     if problems:
         raise InvalidInput("the events do not match the plan: " + "; ".join(problems))
 
 
-def with_outages(network: Network, events: Sequence[Event]) -> Network:
+def _batch_exists(network: Network, name: str) -> bool:
+    """Whether `name` is a batch a site of the network makes: '<site>-<YYYYMMDD>-<HHMM>'."""
+    site_and_day = name.rpartition("-")[0]
+    site_id, _, day_text = site_and_day.rpartition("-")
+    site = network.sites.get(site_id)
+    if site is None:
+        return False
+    if len(day_text) != 8 or not day_text.isdigit():
+        return False
+    try:
+        day = date(int(day_text[:4]), int(day_text[4:6]), int(day_text[6:]))
+    except ValueError:
+        return False
+    return any(batch_id(site, start) == name for start in site.batch_starts(day))
+
+
+def with_outages(network: Network, events: Sequence[Event], not_before: datetime | None = None) -> Network:
+    """The network with the reactor outages of `events`, each stopping deliveries from its
+    start or from `not_before`, whichever is later: an outage declared at `now` cannot take
+    back the isotope delivered before."""
     outages = [e for e in events if isinstance(e, ReactorOutage)]
     if not outages:
         return network
     reactors = dict(network.reactors)
     for event in outages:
+        start_at = event.start_at if not_before is None else max(event.start_at, not_before)
+        if start_at >= event.end_at:
+            continue  # over before the re-plan could change anything
         reactor = reactors[event.reactor_id]
-        stop = Outage(event.start_at, event.end_at, event.reason or "outage")
+        stop = Outage(start_at, event.end_at, event.reason or "outage")
         reactors[event.reactor_id] = dataclasses.replace(reactor, outages=(*reactor.outages, stop))
     return dataclasses.replace(network, reactors=reactors)
 
@@ -298,17 +331,21 @@ def disruptions_of(events: Sequence[Event]) -> Disruptions:
     )
 
 
-def _strike(placement: Placement, events: Sequence[Event], network: Network) -> str | None:
+def _strike(
+    placement: Placement, events: Sequence[Event], network: Network, disruptions: Disruptions
+) -> str | None:
     """What makes a placement impossible as it stands, if anything."""
-    event = _strike_event(placement, events, network)
+    event = _strike_event(placement, events, network, disruptions)
     return event.describe() if event is not None else None
 
 
-def _strike_event(placement: Placement, events: Sequence[Event], network: Network) -> Event | None:
-    return next((e for e in events if _strikes(e, placement, network)), None)
+def _strike_event(
+    placement: Placement, events: Sequence[Event], network: Network, disruptions: Disruptions
+) -> Event | None:
+    return next((e for e in events if _strikes(e, placement, network, disruptions)), None)
 
 
-def _strikes(event: Event, placement: Placement, network: Network) -> bool:
+def _strikes(event: Event, placement: Placement, network: Network, disruptions: Disruptions) -> bool:
     if isinstance(event, BatchFailed):
         return event.batch_id == placement.batch_id
     if isinstance(event, LaneCancelled | LaneDelayed):
@@ -317,7 +354,9 @@ def _strikes(event: Event, placement: Placement, network: Network) -> bool:
         )
         if isinstance(event, LaneCancelled):
             return departs_in
-        return departs_in and placement.arrives_at + event.delay + HANDOVER > placement.appointment_at
+        # every delay of the lane at that departure together, as the checker adds them up
+        late = arrival(placement, network, disruptions) + HANDOVER > placement.appointment_at
+        return departs_in and late
     if isinstance(event, CentreClosed):
         calendar = network.centres[placement.centre_id].calendar
         return (
@@ -325,6 +364,18 @@ def _strikes(event: Event, placement: Placement, network: Network) -> bool:
             and calendar.local_date(placement.appointment_at) == event.day
         )
     return False
+
+
+def arrival(placement: Placement, network: Network, disruptions: Disruptions) -> datetime:
+    """When a placement's dose arrives: its departure, the lane's transit and every delay the
+    events put on that departure (worked out afresh, so events already applied to the plan
+    are not added twice)."""
+    lane = network.lanes.get(placement.lane_id)
+    if lane is None:
+        return placement.arrives_at
+    return (
+        placement.departs_at + lane.transit + disruptions.lane_extra(placement.lane_id, placement.departs_at)
+    )
 
 
 def _reseat(
@@ -348,8 +399,8 @@ def _reseat(
     window = dataclasses.replace(dose_of, order=order).dose(product).window()
     if window is None:
         return None
-    extra = disruptions.lane_extra(dose_of.lane_id, dose_of.departs_at)
-    ready = max(dose_of.arrives_at + extra + HANDOVER, now)
+    arrives_at = arrival(dose_of, network, disruptions)
+    ready = max(arrives_at + HANDOVER, now)
     lead = co_infusion_lead(product)
     day = centre.calendar.local_date(ready)
     while day <= centre.calendar.local_date(min(window.latest_at, order.latest_at)):
@@ -365,7 +416,7 @@ def _reseat(
                 dose_of,
                 order=order,
                 dose_of=dose_of.dose_of or dose_of.order.order_id,
-                arrives_at=dose_of.arrives_at + extra,
+                arrives_at=arrives_at,
                 appointment_at=start,
                 appointment_end_at=start + product.appointment,
                 administration_at=at,
@@ -415,6 +466,7 @@ def _changes(
     new: Plan,
     events: Sequence[Event],
     network: Network,
+    disruptions: Disruptions,
     seated: dict[str, str],
     gone: dict[str, OrderCancelled | NoShow],
 ) -> list[Change]:
@@ -438,7 +490,7 @@ def _changes(
             continue
         if _same(before, after):
             continue
-        strike = _strike(before, events, network) if before is not None else None
+        strike = _strike(before, events, network, disruptions) if before is not None else None
         if after is None:
             why = new_unplanned.get(order.order_id, "")
             if outages and "isotope" in why:
