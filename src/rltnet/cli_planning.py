@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,8 +22,12 @@ from rltnet.domain.errors import InvalidInput
 from rltnet.domain.network import Network
 from rltnet.domain.products import Catalogue
 from rltnet.planning.greedy import Planner
+
+if TYPE_CHECKING:
+    from rltnet.files.plan_file import StoredPlan
+    from rltnet.planning.checker import Violation
 from rltnet.planning.plan import Plan
-from rltnet.planning.problem import PlanningProblem
+from rltnet.planning.problem import MAX_SEED, PlanningProblem
 
 console = Console()
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -80,6 +84,8 @@ def orders_generate(
     from rltnet.files.orders_file import write_orders
     from rltnet.planning.order_generator import generate_orders
 
+    _writable(out, "orders.csv")
+    _seed(seed)
     start_date = _date(start, "--start")
     orders = generate_orders(
         _network(network), _catalogue(), start_date=start_date, weeks=weeks, seed=seed, count=count
@@ -118,16 +124,19 @@ def plan(
         )
     from rltnet.files.orders_file import read_orders
 
+    _writable(out)
+    _seed(seed)
     catalogue = _catalogue()
     grid = _network(network)
     order_list = read_orders(orders, catalogue, grid)
     problem = PlanningProblem(grid, catalogue, tuple(order_list), seed=seed, time_limit_s=time_limit)
     made = planner_named(solver).plan(problem)
-    _write_and_report(made, grid, catalogue, network, out, as_json)
+    _write_and_report(made, grid, grid, catalogue, network, out, as_json)
 
 
 def _write_and_report(
     made: Plan,
+    base: Network,
     network: Network,
     catalogue: Catalogue,
     network_name: str,
@@ -136,13 +145,20 @@ def _write_and_report(
     extra: dict[str, Any] | None = None,
     changes: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Write plan.json (with its summary) and tell the user: a table, or one JSON object."""
-    from rltnet.files.plan_file import write_plan
+    """Check the plan as `plan check` will read it back, write plan.json (with its summary)
+    and tell the user: a table, or one JSON object. A plan that breaks a rule is not
+    written (`PlanBreaksRules`). `base` is the network without the events, `network` with."""
+    from rltnet.files.plan_file import parse_plan, plan_to_json, write_plan_document
+    from rltnet.planning.checker import PlanBreaksRules
     from rltnet.planning.summary import format_summary, summarise
 
     summary = summarise(made, network, catalogue)
     facts = summary.to_json()
-    write_plan(out, made, network_name, facts, extra)
+    document = plan_to_json(made, network_name, facts, extra)
+    violations = _violations(parse_plan(json.loads(json.dumps(document)), str(out)), catalogue, base)
+    if violations:
+        raise PlanBreaksRules(violations, f"the plan for {out}")
+    write_plan_document(out, document)
     facts["out"] = str(out)
     if changes is not None:
         facts["changes"] = changes
@@ -155,6 +171,17 @@ def _write_and_report(
     console.print(table)
 
 
+def _violations(stored: StoredPlan, catalogue: Catalogue, network: Network) -> list[Violation]:
+    """Every rule a stored plan breaks on `network` with its events applied again: what
+    `plan check` says."""
+    from rltnet.planning.checker import check_plan
+
+    grid = stored.network_with_events(network, catalogue)
+    return check_plan(
+        stored.plan, grid, catalogue, stored.plan.orders, disruptions=stored.disruptions, now=stored.now
+    )
+
+
 @plan_app.command("check")
 def plan_check(
     plan_file: Annotated[Path, typer.Argument(help="A plan.json.")],
@@ -163,14 +190,9 @@ def plan_check(
 ) -> None:
     """Re-verify every rule of a plan; exit 0 only if every one holds."""
     from rltnet.files.plan_file import read_plan_file
-    from rltnet.planning.checker import check_plan
 
     stored = read_plan_file(plan_file)
-    catalogue = _catalogue()
-    grid = stored.network_with_events(_network(network or stored.network), catalogue)
-    violations = check_plan(
-        stored.plan, grid, catalogue, stored.plan.orders, disruptions=stored.disruptions, now=stored.now
-    )
+    violations = _violations(stored, _catalogue(), _network(network or stored.network))
     if as_json:
         print(
             json.dumps(
@@ -209,13 +231,16 @@ def plan_replan(
     from rltnet.files.plan_file import events_json, read_plan_file
     from rltnet.planning.replan import replan
 
+    _writable(out)
+    _seed(seed)
     stored = read_plan_file(plan_file)
     catalogue = _catalogue()
     events, now = read_events(event)
     now = now or datetime.now(UTC)
+    base = _network(stored.network)
     result = replan(
         stored.plan,
-        _network(stored.network),
+        base,
         catalogue,
         [*stored.events, *events],
         now,
@@ -228,7 +253,9 @@ def plan_replan(
         {"order_id": c.order_id, "kind": c.kind, "before": c.before, "after": c.after, "reason": c.reason}
         for c in result.changes
     ]
-    _write_and_report(result.plan, result.network, catalogue, stored.network, out, as_json, extra, changes)
+    _write_and_report(
+        result.plan, base, result.network, catalogue, stored.network, out, as_json, extra, changes
+    )
     if as_json:
         return
     console.print("Events: " + "; ".join(e.describe() for e in events), highlight=False)
@@ -254,12 +281,24 @@ def plan_gantt(
     from rltnet.files.plan_file import read_plan_file
     from rltnet.report.gantt import write_gantt
 
+    _writable(out, "gantt.html")
     stored = read_plan_file(plan_file)
     catalogue = _catalogue()
     grid = stored.network_with_events(_network(stored.network), catalogue)
     first = _date(start, "--start") if start else None
     write_gantt(out, stored.plan, grid, catalogue, centres=centre, start=first, days=days)
     console.print(f"Gantt chart: [bold]{out}[/]", highlight=False)
+
+
+def _writable(out: Path, example: str = "plan.json") -> None:
+    """Refuse an output path that is a directory before any work is done."""
+    if out.is_dir():
+        raise InvalidInput(f"--out {out} is a directory; give a file to write, e.g. --out {out / example}")
+
+
+def _seed(seed: int) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise InvalidInput(f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed}")
 
 
 def _date(text: str, name: str) -> date:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,7 +15,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from rltnet import cli_planning
 from rltnet.cli import app
+from rltnet.planning.checker import PlanBreaksRules
+from rltnet.planning.greedy import EarliestDeadlineFirst
+from rltnet.planning.plan import Plan
+from rltnet.planning.problem import PlanningProblem
 
 runner = CliRunner()
 
@@ -165,3 +174,117 @@ def test_an_unknown_solver_is_refused_with_the_choices(workdir: Path) -> None:
     assert result.exit_code != 0
     assert "exact, fast, edf, fcfs" in str(result.exception)
     assert not (workdir / "x.json").exists()
+
+
+def rltnet(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it: its exit code, and what it prints (wide, unwrapped)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from rltnet.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "400"},
+        check=False,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert "Traceback" not in done.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_a_negative_seed_is_a_one_line_error_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "orders.csv"
+    done = rltnet("orders", "generate", "--network", "england", "--seed", "-1", "--out", str(out))
+    assert_one_line_error(done, "--seed", "-1")
+    assert not out.exists()
+
+
+def test_an_output_path_that_is_a_directory_is_a_one_line_error(workdir: Path, tmp_path: Path) -> None:
+    done = rltnet(
+        "plan", "--network", "england", "--orders", str(workdir / "orders.csv"), "--out", str(tmp_path)
+    )
+    assert_one_line_error(done, str(tmp_path), "is a directory")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_event_naming_an_unknown_batch_is_a_one_line_error(workdir: Path, tmp_path: Path) -> None:
+    events = tmp_path / "events.yaml"
+    events.write_text(
+        "now: 2027-02-20T00:00Z\nevents:\n  - {kind: batch_failed, batch: ivrea-20270231-0600}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "new.json"
+    done = rltnet("plan", "replan", str(workdir / "plan.json"), "--event", str(events), "--out", str(out))
+    assert_one_line_error(done, "unknown batch 'ivrea-20270231-0600'")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("delay", "written"), [("30 h", "1 d 6 h"), ("90 min", "1 h 30 min")])
+def test_a_lane_delay_is_written_as_a_duration_every_command_reads_back(
+    workdir: Path, tmp_path: Path, delay: str, written: str
+) -> None:
+    plan = json.loads((workdir / "plan.json").read_text(encoding="utf-8"))
+    lane = Counter(p["lane_id"] for p in plan["placements"]).most_common(1)[0][0]
+    events = tmp_path / "events.yaml"
+    events.write_text(
+        "now: 2027-03-01T00:00Z\nevents:\n"
+        f"  - {{kind: lane_delayed, lane: {lane}, start: 2027-03-01T00:00Z, end: 2027-03-04T00:00Z, "
+        f"delay: {delay}}}\n",
+        encoding="utf-8",
+    )
+    invoke(
+        "plan",
+        "replan",
+        str(workdir / "plan.json"),
+        "--event",
+        str(events),
+        "--out",
+        str(tmp_path / "a.json"),
+    )
+    new = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    assert new["events"][0]["delay"] == written
+    invoke("plan", "check", str(tmp_path / "a.json"))
+    invoke("plan", "gantt", str(tmp_path / "a.json"), "--out", str(tmp_path / "g.html"), "--days", "3")
+    no_show = tmp_path / "more.yaml"
+    order = new["placements"][-1]["order_id"]
+    no_show.write_text(
+        f"now: 2027-03-01T01:00Z\nevents:\n  - {{kind: no_show, order: {order}}}\n", encoding="utf-8"
+    )
+    invoke(
+        "plan", "replan", str(tmp_path / "a.json"), "--event", str(no_show), "--out", str(tmp_path / "b.json")
+    )
+    again = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))
+    assert [e["kind"] for e in again["events"]] == ["lane_delayed", "no_show"]
+    assert again["events"][0]["delay"] == written
+    assert [o["order_id"] for o in again["cancelled"]] == [order]
+    invoke("plan", "check", str(tmp_path / "b.json"))
+
+
+class _BreaksAChair:
+    """A planner with a fault: it puts its first appointment on a chair the centre lacks."""
+
+    name = "faulty"
+
+    def plan(self, problem: PlanningProblem) -> Plan:
+        made = EarliestDeadlineFirst().plan(problem)
+        first, *rest = made.placements
+        return dataclasses.replace(made, placements=(dataclasses.replace(first, chair=99), *rest))
+
+
+def test_a_plan_that_breaks_a_rule_is_not_written_and_the_command_fails_naming_it(
+    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_planning, "planner_named", lambda name: _BreaksAChair())
+    out = tmp_path / "plan.json"
+    result = runner.invoke(
+        app, ["plan", "--network", "england", "--orders", str(workdir / "orders.csv"), "--out", str(out)]
+    )
+    assert result.exit_code != 0
+    assert isinstance(result.exception, PlanBreaksRules)
+    assert "chair 99 does not exist" in str(result.exception)
+    assert not out.exists()

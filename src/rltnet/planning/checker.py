@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from rltnet.domain.errors import UnknownName
+from rltnet.domain.errors import RltnetError, UnknownName
 from rltnet.domain.network import Calendar, Network, ProductionSite, TreatmentCentre
 from rltnet.domain.orders import DoseOrder
 from rltnet.domain.products import Catalogue, TherapyProduct
@@ -129,6 +129,23 @@ class _Context:
     journeys: tuple[_Journey, ...]
     disruptions: Disruptions
     now: datetime | None
+
+
+class PlanBreaksRules(RltnetError):
+    """A plan a planner made breaks rules of the checker: it is neither written nor applied."""
+
+    SHOWN = 20
+
+    def __init__(self, violations: Sequence[Violation], what: str = "the new plan") -> None:
+        self.violations = tuple(violations)
+        listed = "\n".join(f"  - {v}" for v in self.violations[: self.SHOWN])
+        more = len(self.violations) - self.SHOWN
+        if more > 0:
+            listed += f"\n  - ... and {more} more"
+        super().__init__(
+            f"{what} breaks {len(self.violations)} rule(s) of the plan checker and was not kept; "
+            f"this is a planner fault, please report it with the input files:\n{listed}"
+        )
 
 
 def check_plan(
@@ -862,6 +879,7 @@ __all__ = [
     "ISOTOPE_HISTORY",
     "RELATIVE_SLACK",
     "RULES",
+    "PlanBreaksRules",
     "Violation",
     "check_plan",
 ]
