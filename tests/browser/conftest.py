@@ -94,8 +94,10 @@ def screen(browser: Browser, base_url: str, request: pytest.FixtureRequest) -> I
     """A fresh browser context (no cookies) for one test."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     context.set_default_timeout(15_000)
-    yield Screen(context.new_page(), base_url, request.node.name.removeprefix("test_"))
+    screen = Screen(context.new_page(), base_url, request.node.name.removeprefix("test_"))
+    yield screen
     context.close()
+    assert screen.refused == [], "the pages' own scripts or styles were refused by their CSP"
 
 
 @pytest.fixture(scope="module")

@@ -55,11 +55,19 @@ def text_of(html: str) -> str:
 NewDesk = Callable[[str], Desk]
 
 
+def login_form(client: TestClient, **fields: str) -> httpx.Response:
+    """Open the login page, then post its form with `fields` (and the page's CSRF token)."""
+    found = CSRF.search(client.get("/login").text)
+    assert found, "no CSRF token on the login page"
+    response: httpx.Response = client.post(
+        "/login", data={"csrf": found.group(1), **fields}, follow_redirects=False
+    )
+    return response
+
+
 def log_in(platform: Platform, username: str) -> Desk:
     """A fresh client of the workspace, logged in through the login page as `username`."""
     client = TestClient(create_app(platform.settings, platform))
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
-    )
+    response = login_form(client, username=username, password=PASSWORD)
     assert response.status_code == 303, response.text
     return Desk(client, username)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clinic import PASSWORD
-from playwright.sync_api import Page
+from playwright.sync_api import ConsoleMessage, Page
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 
@@ -18,6 +18,13 @@ class Screen:
         self.base_url = base_url
         self.name = name
         self.shots = 0
+        # what the browser refused under the security headers (CSP), said on its console
+        self.refused: list[str] = []
+        page.on("console", self._note_refusal)
+
+    def _note_refusal(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.refused.append(message.text)
 
     def login(self, username: str) -> None:
         self.page.goto(f"{self.base_url}/login")

@@ -1,7 +1,13 @@
-"""The audit trail: every write, who made it, when, and the record before and after."""
+"""The audit trail: every write, who made it, when, and the record before and after.
+
+Also logins, logouts and failed logins (never a password). The trail is append-only,
+so it holds only JSON any reader can take back (`readable`): a value that could not be
+read would break every later read of the trail.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +31,25 @@ def record(
 ) -> None:
     """Add an audit entry in the caller's transaction (it commits with the write it records)."""
     session.add(tables.AuditEntry(**entry(who, action, entity, entity_id, before, after)))
+
+
+def record_login(
+    session: Session, username: str, role: str, action: str, client: str, reason: str | None = None
+) -> None:
+    """A login, failed login or refused login (`action`) by `username` from `client`; no password."""
+    after = {"client": client} | ({"reason": reason} if reason else {})
+    session.add(
+        tables.AuditEntry(
+            at=datetime.now(UTC),
+            username=readable(username[:64]),
+            role=role[:32],
+            action=action,
+            entity="user",
+            entity_id=readable(username[:80]),
+            before=None,
+            after=after,
+        )
+    )
 
 
 TRAIL: Table = tables.AuditEntry.__table__  # type: ignore[assignment]
@@ -51,9 +76,46 @@ def entry(
         "action": action,
         "entity": entity,
         "entity_id": entity_id,
-        "before": before,
-        "after": after,
+        "before": readable(before),
+        "after": readable(after),
     }
+
+
+MAX_DEPTH = 16
+LEFT_OUT = "(nested deeper than 16: left out)"
+
+
+def readable(value: Any, depth: int = 0) -> Any:
+    """`value` as JSON every reader takes back: lone surrogates as U+FFFD, numbers that are not
+    finite as null, nesting past `MAX_DEPTH` left out, keys as text.
+
+    Requests are refused such values at the edge (`schemas.unreadable`); this keeps the trail
+    sound whatever a caller records, and repairs, on the way out, entries written before.
+    """
+    if isinstance(value, str):
+        return _paired(value) if _has_surrogate(value) else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            return LEFT_OUT
+        if isinstance(value, dict):
+            return {readable(str(k)): readable(v, depth + 1) for k, v in value.items()}
+        return [readable(v, depth + 1) for v in value]
+    return value
+
+
+def _paired(text: str) -> str:
+    """Surrogate pairs joined, each lone one replaced by U+FFFD."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def snapshot(row: tables.Base, *, leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:

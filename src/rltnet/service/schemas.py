@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -28,40 +30,75 @@ Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 """A moment with its time zone, in a range the service can compute with."""
 
 
+MAX_JSON_DEPTH = 16  # a follow-up's data is a flat record or a table of them; 300 deep broke the trail
+MAX_JSON_VALUES = 2_000  # values in one body: a lab panel has tens
+
+
 class Body(BaseModel):
-    """Every request body: unknown fields are refused, strings are trimmed, NUL characters refused."""
+    """Every request body: unknown fields are refused, strings are trimmed, and only JSON that
+    every reader can read back is taken (`unreadable`)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        where = nul_at(data)
-        if where is not None:
+    def _readable(cls, data: Any) -> Any:
+        problem = unreadable(data)
+        if problem is not None:
+            where, what = problem
             raise PydanticCustomError(
-                "nul_character",
-                "{where} holds a NUL character (\\u0000); remove it",
-                {"where": where or "the body"},
+                "unreadable_json", "{where} {what}", {"where": where or "the body", "what": what}
             )
         return data
 
 
-def nul_at(value: Any, path: str = "") -> str | None:
-    """Where in a JSON value a NUL character is, if anywhere: PostgreSQL cannot store one in text,
-    nor compare text with one (a 500 there; SQLite takes it)."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        children: list[tuple[Any, Any]] = list(value.items())
-    elif isinstance(value, list):
-        children = list(enumerate(value))
-    else:
-        return None
-    for key, item in children:
-        where = f"{path}.{key}" if path else str(key)
-        found = where if "\x00" in str(key) else nul_at(item, where)
-        if found is not None:
-            return found
+def unreadable(value: Any) -> tuple[str, str] | None:
+    """Where in a JSON value, and what, no reader could take back, if anywhere.
+
+    A NUL character (PostgreSQL can neither store nor compare text with one), a lone UTF-16
+    surrogate such as "\\ud800" (not Unicode: no UTF-8 encoder writes it), a number that is not
+    finite (NaN, Infinity, 1e309: not JSON), nesting deeper than `MAX_JSON_DEPTH` or more than
+    `MAX_JSON_VALUES` values. Stored, each broke the reads of the record (and, append-only,
+    the audit trail) for good.
+    """
+    seen = 0
+    stack: list[tuple[str, Any, int]] = [("", value, 0)]
+    while stack:
+        path, item, depth = stack.pop()
+        seen += 1
+        if seen > MAX_JSON_VALUES:
+            return "", f"holds more than {MAX_JSON_VALUES} values; send less at once"
+        if isinstance(item, str):
+            problem = _text_problem(item)
+            if problem is not None:
+                return path, problem
+        elif isinstance(item, float) and not math.isfinite(item):
+            return path, "is not a finite number (NaN, Infinity or too large); send a number JSON can hold"
+        elif isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                return path, f"is nested more than {MAX_JSON_DEPTH} deep; send a flatter value"
+            children: list[tuple[Any, Any]] = (
+                list(item.items()) if isinstance(item, dict) else list(enumerate(item))
+            )
+            for key, child in children:
+                problem = _text_problem(key) if isinstance(key, str) else None
+                # the name as ASCII: the message must itself be readable JSON
+                name = str(key).encode("ascii", "backslashreplace").decode() if problem else str(key)
+                where = f"{path}.{name}" if path else name
+                if problem is not None:
+                    return where, f"(a key) {problem}"
+                stack.append((where, child, depth + 1))
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "holds a NUL character (\\u0000); remove it"
+    if _SURROGATE.search(text):
+        return "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not Unicode; send valid text"
     return None
 
 

@@ -8,6 +8,7 @@
 | `RLTNET_SECRET_KEY` | a development placeholder | seals patients' identifying details; 32+ characters |
 | `RLTNET_TOKEN_MINUTES` | `480` | how long a login token lasts |
 | `RLTNET_LOGIN_ATTEMPTS` | `5` | failed logins allowed per user and client in `RLTNET_LOGIN_WINDOW_MINUTES` |
+| `RLTNET_LOGIN_USER_CAP` | `50` | failed logins allowed per user from all clients together in the window |
 | `RLTNET_LOGIN_WINDOW_MINUTES` | `15` | the throttling window |
 | `RLTNET_DEMO` | `false` | fill an empty database with demo users and patients |
 | `RLTNET_MAX_BODY_BYTES` | `65536` | request bodies larger than this are refused (413) |
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=DEVELOPMENT_SECRET, min_length=32)
     token_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
     login_attempts: int = Field(default=5, ge=1, le=100)
+    login_user_cap: int = Field(default=50, ge=1, le=10_000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     demo: bool = False
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -15,6 +15,7 @@ from rltnet.service.errors import Forbidden
 from rltnet.service.security import Principal, Role
 
 COOKIE = "rltnet_session"
+LOGIN_COOKIE = "rltnet_login"  # the login form's CSRF nonce, before there is a session
 
 
 class LoginRequired(Exception):
@@ -39,6 +40,11 @@ def safe_next(path: str | None) -> str:
 def csrf_token(secret_key: str, token: str) -> str:
     """A per-login token every form sends back: a page of another site cannot read it."""
     return hmac.new(secret_key.encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def login_csrf(secret_key: str, nonce: str) -> str:
+    """The login form's CSRF token: bound to the nonce in the browser's cookie for /login."""
+    return hmac.new(secret_key.encode(), b"login:" + nonce.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def viewer(request: Request, session: DbSession) -> Principal:

@@ -110,7 +110,7 @@ def svg(chart: DecayChart, zone: ZoneInfo, chart_id: str = "decay") -> Markup:
     scale = Scale.of(chart)
     parts = [
         f'<svg class="decay-chart" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" style="max-width:{WIDTH}px" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
         f'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-title">{escape(title(chart))}</title>',
         f'<desc id="{chart_id}-desc">{escape(description(chart, zone))}</desc>',

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rltnet.domain.pathway import Move
+from rltnet.service import audit
 from rltnet.service.errors import Forbidden
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
@@ -98,8 +99,8 @@ def audit_trail(
             action=r.action,
             entity=r.entity,
             entity_id=r.entity_id,
-            before=r.before,
-            after=r.after,
+            before=audit.readable(r.before),
+            after=audit.readable(r.after),
         )
         for r in rows
     ]

@@ -11,6 +11,7 @@ disruptions are stored and apply to every later plan.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.orm import Session
@@ -234,6 +235,7 @@ def _replan(
             now.isoformat(),
             after={"events": events_json(events), "changes": len(changes)},
         )
+        audit.record_many(session, _changes_audited(who, action, old, result))
         session.commit()
     report = result.plan.report
     solver = (
@@ -244,6 +246,41 @@ def _replan(
         )
     )
     return ReplanPublic(committed=commit, events=events_json(events), changes=changes, solver=solver)
+
+
+def _changes_audited(who: Principal, action: str, old: Plan, result: Replan) -> list[dict[str, Any]]:
+    """One audit entry per order the re-plan changed: its placement before and after, and why."""
+    before = {p.order.order_id: p for p in old.placements}
+    after = {p.order.order_id: p for p in result.plan.placements}
+    return [
+        audit.entry(
+            who,
+            action,
+            "order",
+            change.order_id,
+            before=_placement_audited(before.get(change.order_id)),
+            after=(_placement_audited(after.get(change.order_id)) or {})
+            | {"change": change.kind, "reason": change.reason},
+        )
+        for change in result.changes
+    ]
+
+
+def _placement_audited(placement: Placement | None) -> dict[str, Any] | None:
+    if placement is None:
+        return None
+    return audit.as_json(
+        {
+            "batch_id": placement.batch_id,
+            "lane_id": placement.lane_id,
+            "departs_at": placement.departs_at,
+            "arrives_at": placement.arrives_at,
+            "chair": placement.chair,
+            "appointment_at": placement.appointment_at,
+            "administration_at": placement.administration_at,
+            "calibration_gbq": placement.calibration_activity.gbq,
+        }
+    )
 
 
 def _hold_bookings(session: Session) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from rltnet.service.deps import DbSession, PlatformDep
 from rltnet.service.errors import TooManyAttempts, Unauthenticated
@@ -13,7 +16,7 @@ from rltnet.service.schemas import LoginCreate
 from rltnet.service.security import Role
 from rltnet.service.usecases import auth
 from rltnet.web import render
-from rltnet.web.auth import COOKIE, HOME, Poster, Viewer, safe_next
+from rltnet.web.auth import COOKIE, HOME, LOGIN_COOKIE, Poster, Viewer, login_csrf, safe_next
 
 router = APIRouter()
 
@@ -25,7 +28,27 @@ def home(who: Viewer) -> RedirectResponse:
 
 @router.get("/login")
 def login_page(request: Request, platform: PlatformDep, next: str = "/") -> Response:
-    return render.page(request, platform, None, "login.html", next=safe_next(next))
+    return _login_page(request, platform, next=safe_next(next))
+
+
+def _login_page(request: Request, platform: PlatformDep, status: int = 200, **context: str) -> Response:
+    """The login form, with a new login CSRF token: its nonce goes in a cookie, its MAC in the
+    form, so only a form this site gave the browser logs it in (not another site's page)."""
+    nonce = secrets.token_urlsafe(16)
+    secret = platform.settings.secret_key
+    response = render.page(
+        request, platform, None, "login.html", status=status, login_csrf=login_csrf(secret, nonce), **context
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=12 * 60 * 60,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+    return response
 
 
 @router.post("/login")
@@ -36,13 +59,22 @@ def login(
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
+    csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     back = safe_next(next)
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if not nonce or not hmac.compare_digest(csrf, login_csrf(platform.settings.secret_key, nonce)):
+        message = "this login form has expired or came from another site; log in on this page"
+        return _refused(request, platform, message, back, username, 403)
     if not username or not password:
         return _refused(request, platform, "enter your username and password", back, username, 422)
     client = request.client.host if request.client else "unknown"
     try:
-        token = auth.login(session, platform, LoginCreate(username=username, password=password), client)
+        body = LoginCreate(username=username, password=password)
+    except ValidationError:  # a NUL character, say: as wrong as a wrong password, said the same
+        return _refused(request, platform, auth.WRONG, back, "", 401)
+    try:
+        token = auth.login(session, platform, body, client)
     except (Unauthenticated, TooManyAttempts) as refused:
         status = 429 if isinstance(refused, TooManyAttempts) else 401
         return _refused(request, platform, str(refused), back, username, status)
@@ -56,15 +88,14 @@ def login(
         secure=request.url.scheme == "https",
         path="/",
     )
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 def _refused(
     request: Request, platform: PlatformDep, message: str, back: str, username: str, status: int
 ) -> Response:
-    return render.page(
-        request, platform, None, "login.html", status=status, next=back, username=username, error=message
-    )
+    return _login_page(request, platform, status, next=back, username=username, error=message)
 
 
 @router.post("/logout")
