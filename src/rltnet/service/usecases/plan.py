@@ -10,6 +10,7 @@ disruptions are stored and apply to every later plan.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from rltnet.domain.errors import InvalidInput, UnknownName
 from rltnet.domain.network import Network
 from rltnet.domain.units import Activity
 from rltnet.files.plan_file import events_json
+from rltnet.planning.checker import PlanBreaksRules, check_plan
 from rltnet.planning.exact import ExactPlanner
 from rltnet.planning.plan import Placement, Plan, Unplanned
 from rltnet.planning.replan import (
@@ -32,13 +34,14 @@ from rltnet.planning.replan import (
     OrderCancelled,
     ReactorOutage,
     Replan,
+    disruptions_of,
     replan,
     with_outages,
 )
 from rltnet.planning.summary import summarise
 from rltnet.service import audit
 from rltnet.service.disruptions import stored_events
-from rltnet.service.errors import Forbidden
+from rltnet.service.errors import Conflict, Forbidden
 from rltnet.service.placement import serialise
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
@@ -199,15 +202,11 @@ def _replan(
         _hold_bookings(session)
     old = current(session, platform)
     earlier = stored_events(session)
+    booked = held(session, now)
     result = replan(
-        old,
-        platform.network,
-        platform.catalogue,
-        [*earlier, *events],
-        now,
-        ExactPlanner(),
-        held=held(session, now),
+        old, platform.network, platform.catalogue, [*earlier, *events], now, ExactPlanner(), held=booked
     )
+    _require_valid(result, booked, [*earlier, *events], now, platform)
     changes = [
         ChangePublic(order_id=c.order_id, kind=c.kind, before=c.before, after=c.after, reason=c.reason)
         for c in result.changes
@@ -281,6 +280,24 @@ def _placement_audited(placement: Placement | None) -> dict[str, Any] | None:
             "calibration_gbq": placement.calibration_activity.gbq,
         }
     )
+
+
+def _require_valid(
+    result: Replan, booked: list[Placement], events: list[Event], now: datetime, platform: Platform
+) -> None:
+    """Refuse (409) a re-plan that breaks a rule of the plan checker, with the bookings still
+    held counted in: it is neither shown as a preview nor written."""
+    whole = dataclasses.replace(result.plan, placements=(*result.plan.placements, *booked))
+    kept_ids = {p.order.order_id for p in booked}
+    violations = [
+        v
+        for v in check_plan(
+            whole, result.network, platform.catalogue, disruptions=disruptions_of(events), now=now
+        )
+        if v.order_id not in kept_ids
+    ]
+    if violations:
+        raise Conflict(str(PlanBreaksRules(violations, "the re-plan")))
 
 
 def _hold_bookings(session: Session) -> None:
