@@ -15,19 +15,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rltnet import __version__
 from rltnet.domain.errors import InvalidInput
 from rltnet.service import errors
+from rltnet.service.admission import THREADS, Admission
 from rltnet.service.intake import Intake
 from rltnet.service.platform import Platform
 from rltnet.service.preparer import Preparer
 from rltnet.service.routes import admin, auth, logistics, orders, patients, plan, reference
 from rltnet.service.settings import Settings
 
-# Threads for sync endpoints and dependencies per worker. A request holds a pooled
-# connection only while on one of them (the token lookup ends its read; the session
-# dependency is async and connects lazily), so no thread waits for a connection held
-# by a request waiting for a thread, whatever the number. Fewer threads than requests
-# in flight keep the GIL from thrashing: 12 gave 96 orders/s against 88 with 1,000
-# (bench/bench_service.py, PostgreSQL, 50 clients, 2 workers).
-THREADS = 12
+# Threads for sync endpoints and dependencies per worker (`admission.THREADS`). Fewer
+# threads than requests in flight keep the GIL from thrashing: 12 gave 96 orders/s
+# against 88 with 1,000 (bench/bench_service.py, PostgreSQL, 50 clients, 2 workers).
+# A worker admits no more requests that use the database at once than it has threads
+# (`service.admission`), so none waits for a thread while it holds a connection.
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -57,6 +56,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         lifespan=lifespan,
         dependencies=[Depends(_no_nul_in_query)],
     )
+    app.state.admission = Admission()
     if platform is not None:
         app.state.platform = platform
         app.state.intake = Intake(platform)

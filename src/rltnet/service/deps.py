@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from rltnet.service.admission import Admission
 from rltnet.service.errors import Forbidden, Unauthenticated
 from rltnet.service.platform import Platform
 from rltnet.service.security import Principal, Role, token_hash
@@ -28,19 +29,30 @@ async def platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(platform)]
 
 
-async def database(platform: PlatformDep) -> AsyncIterator[Session]:
-    """A session for the request; whatever it did not commit is rolled back.
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def database(request: Request, platform: PlatformDep) -> AsyncIterator[Session]:
+    """A session for the request, once the worker admits it; whatever it did not commit is
+    rolled back.
+
+    The request waits its turn first (`service.admission`: a 503 when the worker is
+    full), since it will hold a connection from its first statement to its answer. A
+    GET or HEAD reads: on SQLite it takes no write lock (`store.db.reading`).
 
     Async, so opening it costs no hop to a pool thread: a session connects only when
     first used (on the endpoint's thread), and the use cases end their transaction
     before they return, so the clean-up does no I/O unless a request failed midway.
     """
-    session = platform.sessions()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
+    admission: Admission = request.app.state.admission
+    async with admission.turn():
+        reads = request.method in READING_METHODS
+        session = platform.reads() if reads else platform.sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(database)]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -12,6 +14,8 @@ from starlette.exceptions import HTTPException
 
 from rltnet.domain.errors import DoseOutsideWindow, InvalidInput, PathwayError, RltnetError, UnknownName
 from rltnet.domain.products import DoseNotAllowed
+
+log = logging.getLogger(__name__)
 
 
 class Unauthenticated(RltnetError):
@@ -37,6 +41,40 @@ class TooManyAttempts(RltnetError):
     """Too many failed logins; wait before trying again."""
 
 
+RETRY_AFTER_S = 1  # what a request turned away for load is told to wait before it tries again
+
+
+class Overloaded(RltnetError):
+    """The service could not serve the request now and changed nothing: send it again later."""
+
+    def __init__(self, message: str, retry_after_s: int = RETRY_AFTER_S) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+# What the databases say when a transaction waited too long for a lock or was chosen to
+# give way (a deadlock, a serialisation failure): nothing was written, and the same
+# request may succeed a moment later.
+_TRANSIENT = (
+    "database is locked",  # SQLite: the busy timeout passed
+    "deadlock detected",
+    "could not serialize access",
+    "lock timeout",
+    "canceling statement due to lock timeout",
+)
+
+
+def transient(error: BaseException) -> Overloaded | None:
+    """The `Overloaded` a database error amounts to, if it is one a retry can cure."""
+    if isinstance(error, sqlalchemy.exc.TimeoutError):  # no pooled connection came in time
+        return Overloaded("the service is busy: no database connection came free in time; send it again")
+    if isinstance(error, sqlalchemy.exc.OperationalError):
+        text = str(error.orig).lower()
+        if any(words in text for words in _TRANSIENT):
+            return Overloaded("the service is busy: the database was locked; nothing changed, send it again")
+    return None
+
+
 _STATUS: tuple[tuple[type[RltnetError], int], ...] = (
     (Unauthenticated, 401),
     (Forbidden, 403),
@@ -45,6 +83,7 @@ _STATUS: tuple[tuple[type[RltnetError], int], ...] = (
     (PathwayError, 409),
     (DoseOutsideWindow, 409),
     (TooManyAttempts, 429),
+    (Overloaded, 503),
     (DoseNotAllowed, 422),
     (UnknownName, 422),
     (InvalidInput, 422),
@@ -114,7 +153,18 @@ def install(app: FastAPI, pages: PageErrors | None = None) -> None:
             return pages(request, error)
         status = status_of(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(error, Overloaded):
+            headers = {"Retry-After": str(error.retry_after_s)}
         return JSONResponse({"detail": str(error), "error": type(error).__name__}, status, headers=headers)
+
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _database(request: Request, error: Exception) -> Response:
+        shed = transient(error)
+        if shed is None:
+            raise error  # a fault, not load: the server's error page and its log
+        log.warning("%s %s: %s", request.method, request.url.path, str(error).splitlines()[0])
+        return await _rltnet(request, shed)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> Response:

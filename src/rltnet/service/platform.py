@@ -7,7 +7,7 @@ database, and, with `RLTNET_DEMO`, fills an empty database with demo data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +33,11 @@ class Platform:
     catalogue: Catalogue
     sealer: Sealer
     placer: Placer
+    # sessions for requests that only read: on SQLite they take no write lock (store.db)
+    reads: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = db.sessions(db.reading(self.engine))
 
     @classmethod
     def start(cls, settings: Settings) -> Platform:

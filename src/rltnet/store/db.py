@@ -4,6 +4,14 @@
 foreign keys on and a busy timeout (several server threads write to one file),
 PostgreSQL through psycopg 3. A plain ``postgresql://`` URL is read as psycopg.
 Nothing connects at import time.
+
+On SQLite a transaction takes the file's one write lock from its start (BEGIN
+IMMEDIATE), so that what a booking reads is what it writes against. A read does
+not need it: a session from `reading(engine)` begins its transactions deferred (a
+snapshot of the last commit, taken without waiting for any writer, in WAL mode),
+and refuses to write, since a deferred transaction that tried would fail at once
+whenever another writer had committed since its read (SQLite does not wait there).
+A read that must also write (recording a read) calls `writing(session)` first.
 """
 
 from __future__ import annotations
@@ -12,11 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from rltnet.domain.errors import InvalidInput
+from rltnet.domain.errors import InvalidInput, RltnetError
+
+READ_ONLY = "rltnet_read_only"  # the execution option that marks a reading engine's connections
+POOL_SIZE = 10  # connections kept per process on PostgreSQL; as many again may be opened
+POOL_TIMEOUT_S = 30  # the longest a request waits for a connection (PostgreSQL) or the lock (SQLite)
+
+
+class WriteInRead(RltnetError):
+    """A session made for reading tried to write: a programming error, not the caller's."""
 
 
 def normalise_url(url: str) -> str:
@@ -37,23 +53,46 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def connect(url: str, *, pool_size: int = 10) -> Engine:
+def connect(url: str, *, pool_size: int = POOL_SIZE) -> Engine:
     """An engine for `url`, configured for its dialect.
 
     A PostgreSQL pool holds up to 2 x `pool_size` connections per process: with the
-    server's default of 100, four worker processes leave room for other clients.
+    server's default of 100, four worker processes leave room for other clients. The
+    service admits fewer requests at once per process than that (`service.admission`),
+    so a request never waits for a connection held by one that waits for a thread.
     """
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": POOL_TIMEOUT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_refuse_writes_in_reads)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=POOL_TIMEOUT_S, pool_pre_ping=True
+    )
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def reading(engine: Engine) -> Engine:
+    """The engine, for sessions that only read: on SQLite they take no write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def writing(session: Session, engine: Engine) -> None:
+    """Let a session made for reading write from its next transaction on: its read is ended
+    (it has written nothing), and it is bound to the writing `engine`."""
+    if session.new or session.dirty or session.deleted:
+        raise WriteInRead("a reading session was changed before `writing`; call it before any change")
+    session.rollback()
+    session.bind = engine
+
+
+def _is_read(connection: Connection) -> bool:
+    return bool(connection.get_execution_options().get(READ_ONLY, False))
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -68,7 +107,18 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    # Take the write lock at the start of every transaction, so that a booking's read and
-    # write see one consistent state (SQLite's equivalent of SELECT ... FOR UPDATE).
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection: Connection) -> None:
+    # A writer takes the write lock at the start of its transaction, so that a booking's
+    # read and write see one consistent state (SQLite's SELECT ... FOR UPDATE); a reader
+    # takes a snapshot and no lock.
+    connection.exec_driver_sql("BEGIN" if _is_read(connection) else "BEGIN IMMEDIATE")
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+def _sqlite_refuse_writes_in_reads(connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    if _is_read(connection) and statement.lstrip()[:7].upper().startswith(_WRITES):
+        raise WriteInRead(
+            "a read request tried to write; call rltnet.store.db.writing(session, engine) before it"
+        )
