@@ -44,10 +44,10 @@ def test_a_taken_username_or_a_centre_role_without_a_centre_is_refused(
 ) -> None:
     taken = {"username": "maker", "password": PASSWORD, "role": "manufacturer"}
     response = client.post("/api/v1/users", headers=auth["admin"], json=taken)
-    assert response.status_code == 409 and "exists" in response.json()["detail"]
+    assert response.status_code == 409 and "exists" in response.json()["message"]
     homeless = {"username": new_username(), "password": PASSWORD, "role": "physician"}
     response = client.post("/api/v1/users", headers=auth["admin"], json=homeless)
-    assert response.status_code == 422 and "centre_id" in response.json()["detail"]
+    assert response.status_code == 422 and "centre_id" in response.json()["message"]
 
 
 def test_users_come_in_pages_sorted_by_username(clinic: Clinic) -> None:

@@ -47,7 +47,7 @@ def test_a_clients_wrong_guesses_do_not_lock_the_user_out_of_another_client(plat
         assert guess.status_code == 401
     refused = attacker.post(LOGIN, json={"username": username, "password": PASSWORD})
     assert refused.status_code == 429  # even the right password, once over the limit
-    assert "from this client" in refused.json()["detail"]
+    assert "from this client" in refused.json()["message"]
     assert user.post(LOGIN, json={"username": username, "password": PASSWORD}).status_code == 200
 
 
@@ -64,7 +64,7 @@ def test_guesses_spread_over_many_clients_meet_the_cap_per_user(platform: Platfo
     fourth = from_client(capped, "203.0.113.99").post(
         LOGIN, json={"username": username, "password": PASSWORD}
     )
-    assert fourth.status_code == 429 and "from all clients" in fourth.json()["detail"]
+    assert fourth.status_code == 429 and "from all clients" in fourth.json()["message"]
 
 
 def _attempt(platform: Platform, username: str, password: str, client: str) -> str:

@@ -64,13 +64,13 @@ def test_checking_books_nothing_and_needs_an_orderable_patient(
     referred = clinic.refer("leeds")
     response = client.get(f"/api/v1/patients/{referred}/order-check", headers=auth["coord-leeds"])
     assert response.status_code == 422
-    assert "an order needs MDT approval" in response.json()["detail"]
+    assert "an order needs MDT approval" in response.json()["message"]
     naive = client.get(
         f"/api/v1/patients/{patient}/order-check",
         params={"preferred_at": "2026-12-09T09:00"},
         headers=auth["coord-leeds"],
     )
-    assert naive.status_code == 422 and "time zone" in naive.json()["detail"]
+    assert naive.status_code == 422 and "time zone" in naive.json()["message"]
 
 
 def test_a_reduced_dose_is_checked_at_its_own_activity(clinic: Clinic) -> None:

@@ -36,7 +36,7 @@ def test_the_same_idempotency_key_gives_the_same_order_once(
         "/api/v1/orders", headers=headers, json={"patient_id": patient, "reduction": "renal toxicity"}
     )
     assert other.status_code == 409
-    assert "different order" in other.json()["detail"]
+    assert "different order" in other.json()["message"]
 
 
 def test_a_manufacturer_confirms_and_the_waiting_time_stops(clinic: Clinic) -> None:

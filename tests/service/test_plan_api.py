@@ -75,7 +75,7 @@ def test_order_events_are_refused_as_disruptions(client: TestClient, auth: dict[
         "/api/v1/disruptions", headers=auth["maker"], json={"events": [{"kind": "no_show", "order": "O-1"}]}
     )
     assert response.status_code == 422
-    assert "/progress" in response.json()["detail"]
+    assert "/progress" in response.json()["message"]
 
 
 def test_a_committed_optimisation_leaves_a_plan_the_checker_accepts(

@@ -62,7 +62,7 @@ def test_the_centre_moving_the_order_itself_lets_a_pending_proposal_lapse(clinic
     refused = clinic.client.post(
         f"/api/v1/orders/{order['id']}/proposal/acceptance", headers=clinic.auth["coord-leeds"]
     )
-    assert refused.status_code == 409 and "no proposed date" in refused.json()["detail"]
+    assert refused.status_code == 409 and "no proposed date" in refused.json()["message"]
 
 
 def test_a_confirmed_order_may_get_a_proposal_and_a_new_one_replaces_the_last(clinic: Clinic) -> None:
@@ -88,7 +88,7 @@ def test_a_time_outside_the_window_is_refused_with_the_window(
         json={"proposed_at": late.isoformat()},
     )
     assert response.status_code == 422
-    detail = response.json()["detail"]
+    detail = response.json()["message"]
     earliest, latest = (
         format_instant(datetime.fromisoformat(order[k])) for k in ("earliest_at", "latest_at")
     )
@@ -98,7 +98,7 @@ def test_a_time_outside_the_window_is_refused_with_the_window(
         headers=auth["maker"],
         json={"proposed_at": "2027-01-04T09:00"},
     )
-    assert no_zone.status_code == 422 and "time zone" in no_zone.json()["detail"]
+    assert no_zone.status_code == 422 and "time zone" in no_zone.json()["message"]
     assert clinic.call("GET", f"/orders/{order['id']}", "maker")["proposed_at"] is None
 
 
@@ -111,7 +111,7 @@ def test_only_the_manufacturer_proposes_and_only_the_centre_accepts(
     for user in ("coord-leeds", "doc-leeds", "admin", "analyst"):
         response = client.post(path, headers=auth[user], json=body)
         assert response.status_code == 403, user
-        assert response.json()["detail"], user
+        assert response.json()["message"], user
     assert client.post(path, headers=auth["maker"], json=body).status_code == 200
     refused = {"maker": 403, "doc-leeds": 403, "analyst": 403, "coord-london": 404}
     for user, status in refused.items():
@@ -125,10 +125,10 @@ def test_nothing_to_accept_and_closed_orders_are_conflicts(
     order = _ordered(clinic)
     path = f"/api/v1/orders/{order['id']}/proposal"
     nothing = client.post(f"{path}/acceptance", headers=auth["coord-leeds"])
-    assert nothing.status_code == 409 and "no proposed date" in nothing.json()["detail"]
+    assert nothing.status_code == 409 and "no proposed date" in nothing.json()["message"]
     clinic.call("POST", f"/orders/{order['id']}/cancellation", "coord-leeds", json={"reason": "unwell"})
     closed = client.post(path, headers=auth["maker"], json={"proposed_at": _inside(order)})
-    assert closed.status_code == 409 and "is cancelled" in closed.json()["detail"]
+    assert closed.status_code == 409 and "is cancelled" in closed.json()["message"]
 
 
 def test_a_dose_in_production_gets_no_proposal(
@@ -140,6 +140,6 @@ def test_a_dose_in_production_gets_no_proposal(
     clinic.call("POST", f"/orders/{order['id']}/confirmation", "maker")
     clinic.call("POST", f"/orders/{order['id']}/progress", "maker", json={"step": "start_production"})
     again = client.post(path, headers=auth["maker"], json={"proposed_at": _inside(order, 9)})
-    assert again.status_code == 409 and "already in production" in again.json()["detail"]
+    assert again.status_code == 409 and "already in production" in again.json()["message"]
     late = client.post(f"{path}/acceptance", headers=auth["coord-leeds"])
-    assert late.status_code == 409 and "already in production" in late.json()["detail"]
+    assert late.status_code == 409 and "already in production" in late.json()["message"]

@@ -54,7 +54,7 @@ def test_an_unknown_product_filter_names_the_known_products(
 ) -> None:
     response = client.get("/api/v1/centres", headers=auth["admin"], params={"product": "Unobtainium"})
     assert response.status_code == 422
-    assert "Pluvicto" in response.json()["detail"]
+    assert "Pluvicto" in response.json()["message"]
 
 
 def test_one_centre_is_shown_and_an_unknown_one_is_not_found(
@@ -124,4 +124,4 @@ def test_pagination_bounds_are_refused_with_a_message(client: TestClient, auth: 
     for params in ({"limit": 0}, {"limit": 501}, {"offset": -1}):
         response = client.get("/api/v1/staff", headers=auth["admin"], params=params)
         assert response.status_code == 422, params
-        assert next(iter(params)) in response.json()["detail"]
+        assert next(iter(params)) in response.json()["message"]

@@ -185,3 +185,20 @@ def test_the_journey_is_hidden_from_other_centres_and_analysts(
     assert desks["coord-london"].get(f"/patients/{order['patient_id']}/order").status_code == 404
     assert desks["analyst"].get(f"/orders/{order['id']}").status_code == 403
     assert desks["admin"].get(f"/orders/{order['id']}").status_code == 200
+
+
+def test_a_superscript_digit_in_the_platelets_is_refused_on_the_order_pages_not_a_server_error(
+    desks: dict[str, Desk], web_clinic: Clinic
+) -> None:
+    """'²'.isdigit() is true in Python, but int('²') fails: it was a 500 on both order pages."""
+    patient = web_clinic.approve("leeds")
+    desk = desks["coord-leeds"]
+    for written in ("²", "１５００００", "1⁵"):
+        check = desk.get(f"/patients/{patient}/order-check?platelets_per_mm3={quote(written)}")
+        assert check.status_code == 422 and "write it in 0-9" in text_of(check.text), written
+        form = desk.page(f"/patients/{patient}/order")
+        sent = {"idempotency_key": _key(form), "platelets_per_mm3": written, "intent": "order"}
+        response = desk.post(f"/patients/{patient}/order", sent)
+        assert response.status_code == 303, written
+        assert "write it in 0-9" in text_of(desk.page(response.headers["location"])), written
+    assert web_clinic.call("GET", f"/patients/{patient}", "coord-leeds")["stage"] == "mdt_approved"

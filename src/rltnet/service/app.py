@@ -145,7 +145,7 @@ class BodyLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
-            body = {"detail": errors.too_large(self.limit), "error": "TooLarge"}
+            body = errors.body(413, errors.too_large(self.limit), "TooLarge")
             await JSONResponse(body, 413)(scope, receive, send)
         else:
             await self.app(scope, self._counted(receive), send)

@@ -155,7 +155,7 @@ def install(app: FastAPI, pages: PageErrors | None = None) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(error, Overloaded):
             headers = {"Retry-After": str(error.retry_after_s)}
-        return JSONResponse({"detail": str(error), "error": type(error).__name__}, status, headers=headers)
+        return JSONResponse(body(status, str(error), type(error).__name__), status, headers=headers)
 
     @app.exception_handler(sqlalchemy.exc.DBAPIError)
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
@@ -171,15 +171,31 @@ def install(app: FastAPI, pages: PageErrors | None = None) -> None:
         if pages is not None and on_page(request):
             return pages(request, error)
         status, message, name = _explain(request, error)
-        return JSONResponse({"detail": message, "error": name}, status, headers=error.headers)
+        return JSONResponse(body(status, message, name), status, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> Response:
         if pages is not None and on_page(request):
             return pages(request, error)
-        return JSONResponse(
-            {"detail": validation_message(error), "error": "InvalidRequest", "problems": _fields(error)}, 422
-        )
+        message = validation_message(error)
+        return JSONResponse(body(422, message, "InvalidRequest", _fields(error)), 422)
+
+
+def body(status: int, message: str, name: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An error's JSON body: `message` says what is wrong and what to do, `error` names it.
+
+    `detail` is as the OpenAPI document declares it: for a 422 (FastAPI's HTTPValidationError)
+    an array of `{loc, msg, type}`, one per field at fault (the body as a whole when the fault
+    is not one field's); for any other status the message again.
+    """
+    if status != 422:
+        return {"detail": message, "message": message, "error": name}
+    detail = fields or [{"loc": ["body"], "msg": message, "type": _snake(name)}]
+    return {"detail": detail, "message": message, "error": name}
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 def validation_message(error: RequestValidationError) -> str:
@@ -188,7 +204,9 @@ def validation_message(error: RequestValidationError) -> str:
 
 
 def _fields(error: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": [str(part) for part in item.get("loc", ())], "msg": str(item.get("msg", ""))}
-        for item in error.errors()
-    ]
+    fields = []
+    for item in error.errors():
+        loc = [part if isinstance(part, int) else str(part) for part in item.get("loc", ())]
+        kind = str(item.get("type", "invalid"))
+        fields.append({"loc": loc or ["body"], "msg": _problem(item), "type": kind})
+    return fields

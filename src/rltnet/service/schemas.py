@@ -7,7 +7,16 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from rltnet.files.event_file import EventFile, LaneDelayedFile
@@ -26,8 +35,78 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
-"""A moment with its time zone, in a range the service can compute with."""
+# an ISO 8601 date and time, as text: pydantic would also take a number of seconds since 1970
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _instant_text(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_INSTANT.match(value)):
+        return value
+    raise PydanticCustomError(
+        "instant_text",
+        "should be a date and time as ISO 8601 text with its offset, e.g. 2026-03-02T09:00:00+00:00",
+    )
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant_text), AfterValidator(_in_range)]
+"""A moment with its time zone, as ISO 8601 text, in a range the service can compute with."""
+
+Flag = StrictBool
+"""A yes or no: JSON true or false only (not "yes", 1 or "false")."""
+
+OLDEST_PATIENT_YEARS = 130  # ASSUMED: no living person is older (the oldest recorded lived 122 years)
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_text", "should be a date as ISO 8601 text, e.g. 1956-04-21")
+
+
+def _plausible_birth(value: date) -> date:
+    today = datetime.now(UTC).date()
+    if value >= today:
+        raise PydanticCustomError("birth_future", "should be in the past; check the year")
+    if value.year < today.year - OLDEST_PATIENT_YEARS:
+        raise PydanticCustomError(
+            "birth_too_early",
+            "should be within the last {years} years; check the year",
+            {"years": OLDEST_PATIENT_YEARS},
+        )
+    return value
+
+
+BirthDate = Annotated[date, BeforeValidator(_date_text), AfterValidator(_plausible_birth)]
+"""A date of birth: ISO text, in the past, under 130 years ago."""
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return value
+    raise PydanticCustomError(
+        "whole_number", "should be a whole number written in the digits 0-9, e.g. 150000"
+    )
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+"""A count: a JSON integer (or its ASCII digits), never true/false, 2.5 or a superscript '²'."""
+
+_DECIMAL = re.compile(r"\d+(\.\d+)?")
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and _DECIMAL.fullmatch(value):
+        return value
+    raise PydanticCustomError("decimal_number", "should be a number written in the digits 0-9, e.g. 72.5")
+
+
+Measure = Annotated[float, BeforeValidator(_decimal)]
+"""A measured amount: a JSON number (or its ASCII digits, from a form), never true/false."""
 
 
 MAX_JSON_DEPTH = 16  # a follow-up's data is a flat record or a table of them; 300 deep broke the trail
@@ -182,7 +261,7 @@ class StaffPublic(BaseModel):
 
 class IdentityCreate(Body):
     name: str = Field(min_length=1, max_length=200)
-    date_of_birth: date
+    date_of_birth: BirthDate
     hospital_number: str = Field(min_length=1, max_length=40)
 
 
@@ -192,7 +271,7 @@ class PatientCreate(Body):
     centre_id: str = Field(min_length=1, max_length=64)
     product: str = Field(min_length=1, max_length=64, description="catalogue id or brand")
     indication: str = Field(min_length=1, max_length=100)
-    weight_kg: float | None = Field(default=None, gt=0, lt=500)
+    weight_kg: Measure | None = Field(default=None, gt=0, lt=500)
     identity: IdentityCreate
     referred_at: Instant | None = None
     reason: str = Text
@@ -215,7 +294,7 @@ class PatientPublic(BaseModel):
 class IdentityPublic(BaseModel):
     patient_id: str
     name: str
-    date_of_birth: date
+    date_of_birth: BirthDate
     hospital_number: str
 
 
@@ -276,7 +355,7 @@ class OrderCreate(Body):
     reduction: str | None = Field(
         default=None, max_length=100, description="label condition for a reduced dose"
     )
-    platelets_per_mm3: int | None = Field(default=None, ge=0, le=2_000_000, description="for Zevalin")
+    platelets_per_mm3: WholeNumber | None = Field(default=None, ge=0, le=2_000_000, description="for Zevalin")
 
 
 class OrderAdjust(Body):
@@ -555,7 +634,7 @@ class ReplanPublic(BaseModel):
 
 
 class OptimiseCreate(Body):
-    commit: bool = Field(default=False, description="write the new plan; false shows the changes only")
+    commit: Flag = Field(default=False, description="write the new plan; false shows the changes only")
 
 
 class DisruptionPublic(BaseModel):
@@ -574,7 +653,7 @@ class DisruptionCreate(Body):
         default=None,
         description="when it is declared (default: the server's clock); new batches start after it",
     )
-    commit: bool = Field(default=False, description="store the events and write the new plan")
+    commit: Flag = Field(default=False, description="store the events and write the new plan")
 
     @model_validator(mode="after")
     def _plannable(self) -> DisruptionCreate:

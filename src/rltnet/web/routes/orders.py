@@ -171,8 +171,8 @@ def _checked(
 def _platelets(text: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit():
-        raise InvalidInput(f"platelets: {text!r} is not a whole number per mm³; write e.g. 150000")
+    if not (text.isascii() and text.isdigit()):  # '²'.isdigit() is true, but int('²') fails
+        raise InvalidInput(f"platelets: {text!r} is not a whole number per mm³; write it in 0-9, e.g. 150000")
     return int(text)
 
 
