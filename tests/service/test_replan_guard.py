@@ -35,7 +35,7 @@ def test_a_re_plan_that_breaks_a_rule_is_refused_and_writes_nothing(
     for commit in (False, True):
         response = client.post("/api/v1/disruptions", headers=auth["maker"], json={**body, "commit": commit})
         assert response.status_code == 409, response.text
-        assert "chair 99 does not exist" in response.json()["detail"]
+        assert "chair 99 does not exist" in response.json()["message"]
     assert clinic.call("GET", "/disruptions", "maker")["items"] == []
     after = clinic.call("GET", f"/orders/{order['id']}", "maker")["placement"]
     assert (after["batch_id"], after["chair"]) == (placed["batch_id"], placed["chair"])
@@ -47,4 +47,4 @@ def test_a_failed_batch_no_site_makes_is_refused_naming_it(
     body = {"events": [{"kind": "batch_failed", "batch": "atlantis-20270104-0600"}], "commit": True}
     response = client.post("/api/v1/disruptions", headers=auth["maker"], json=body)
     assert response.status_code == 422
-    assert "unknown batch 'atlantis-20270104-0600'" in response.json()["detail"]
+    assert "unknown batch 'atlantis-20270104-0600'" in response.json()["message"]
