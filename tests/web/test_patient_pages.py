@@ -17,7 +17,7 @@ WALK_REFERRAL = {
     "weight_kg": "",
     "name": "Walk Patient",
     "date_of_birth": "1951-02-03",
-    "hospital_number": "W-42",
+    "hospital_number": "W-42",  # the walk's patient; other tests take numbers of their own
     "reason": "progressing on ARPI",
 }
 
@@ -43,7 +43,7 @@ def _done(desk: Desk, path: str, data: dict[str, str]) -> str:
 
 def test_the_pathway_walks_from_referral_to_an_order_through_the_pages(desks: dict[str, Desk]) -> None:
     coordinator, physician = desks["coord-leeds"], desks["doc-leeds"]
-    referred = coordinator.post("/patients/new", WALK_REFERRAL)
+    referred = coordinator.post("/patients/new", {**WALK_REFERRAL, "hospital_number": "W-42"})
     assert referred.status_code == 303
     timeline = referred.headers["location"]
     patient = timeline.removeprefix("/patients/")
@@ -147,7 +147,9 @@ def test_a_referral_missing_a_field_is_shown_again_as_typed(desks: dict[str, Des
     form = desks["coord-leeds"].page("/patients/new")
     assert "Pluvicto" in form and "Lutathera" in form and "Xofigo" not in form  # the centre's products
     assert all(f'for="{name}"' in form for name in ("product", "indication", "name", "date_of_birth"))
-    response = desks["coord-leeds"].post("/patients/new", {**WALK_REFERRAL, "date_of_birth": ""})
+    response = desks["coord-leeds"].post(
+        "/patients/new", {**WALK_REFERRAL, "date_of_birth": "", "hospital_number": "W-43"}
+    )
     assert response.status_code == 422
     assert "identity.date_of_birth" in response.text and 'value="Walk Patient"' in response.text
     assert desks["doc-leeds"].get("/patients/new").status_code == 403

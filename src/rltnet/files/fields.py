@@ -74,12 +74,17 @@ def _time_zone(value: Any) -> ZoneInfo:
         ) from None
 
 
+_DATE_SHAPED = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
 def _aware_datetime(value: Any) -> datetime:
     moment = value if isinstance(value, datetime) else None
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+        except ValueError as err:
+            if _DATE_SHAPED.match(value):  # the right shape, an impossible day or time (2027-02-30)
+                raise ValueError(f"{value!r} is not a day on the calendar or a time of day ({err})") from None
             moment = None
     if moment is None or (isinstance(value, date) and not isinstance(value, datetime)):
         raise ValueError(f"write an instant as '2026-03-02T09:00+01:00', not {value!r}")

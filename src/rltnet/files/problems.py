@@ -11,7 +11,7 @@ import types
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -24,7 +24,21 @@ M = TypeVar("M", bound=BaseModel)
 
 # libyaml's parser where PyYAML was built with it: it reads a network file about five
 # times faster than the pure-Python one, which every service worker does at start.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SafeLoader(_BASE_LOADER):  # type: ignore[misc]
+    """The safe loader, with dates and times left as text for the schema to read: YAML's
+    own reading turns an impossible date (``2027-02-30``) into an exception with no place
+    in the file, where the schema names the field, the value and the fix."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()
+    }
+
+
+SAFE_LOADER = SafeLoader
 
 
 def read_yaml(path: Path) -> Any:
@@ -146,12 +160,16 @@ def _field_hint(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | Non
     for key in loc:
         if isinstance(key, int):
             continue
+        tagged = _tagged_member(current, key)
+        if tagged is not None:  # a discriminated union's tag: go on in that member
+            current = tagged
+            continue
         owner = _as_model(current)
         if owner is None:
             break
-        if key not in owner.model_fields:
-            continue  # a mapping key or a union's tag
-        field = owner.model_fields[key]
+        field = _named_field(owner, key)
+        if field is None:
+            continue  # a mapping key
         hint = field.description or hint
         current = field.annotation
     return hint
@@ -162,12 +180,39 @@ def _field_model(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[Bas
     for key in loc:
         if isinstance(key, int):
             continue
+        tagged = _tagged_member(current, key)
+        if tagged is not None:
+            current = tagged
+            continue
         owner = _as_model(current)
         if owner is None:
             return None
-        if key in owner.model_fields:
-            current = owner.model_fields[key].annotation
+        field = _named_field(owner, key)
+        if field is not None:
+            current = field.annotation
     return _as_model(current)
+
+
+def _named_field(owner: type[BaseModel], key: str) -> Any:
+    """The field written as `key` in the file: its name, or its alias (``date`` for ``day``)."""
+    if key in owner.model_fields:
+        return owner.model_fields[key]
+    return next((f for f in owner.model_fields.values() if f.alias == key), None)
+
+
+def _tagged_member(annotation: Any, tag: str) -> type[BaseModel] | None:
+    """The member of a union tagged by `kind` that `tag` names, if `annotation` is such a union."""
+    for member in _models_in(annotation):
+        kind = member.model_fields.get("kind")
+        if kind is not None and tag in typing.get_args(kind.annotation):
+            return member
+    return None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
 
 
 def _as_model(annotation: Any) -> type[BaseModel] | None:

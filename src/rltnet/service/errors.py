@@ -37,6 +37,18 @@ class Conflict(RltnetError):
     """The request contradicts what is stored (an idempotency key reused, a full batch)."""
 
 
+class DuplicatePatient(Conflict):
+    """The hospital number is referred at this centre already: the existing patient is named."""
+
+    def __init__(self, patient_id: str, centre_name: str) -> None:
+        super().__init__(
+            f"a patient with this hospital number is referred at {centre_name} already: {patient_id} "
+            f"(/patients/{patient_id}, API /api/v1/patients/{patient_id}); open that record instead of "
+            f"referring again"
+        )
+        self.patient_id = patient_id
+
+
 class TooManyAttempts(RltnetError):
     """Too many failed logins; wait before trying again."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rltnet.domain.network import Network
@@ -42,7 +43,11 @@ class Platform:
     @classmethod
     def start(cls, settings: Settings) -> Platform:
         engine = db.connect(settings.database_url)
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except (DBAPIError, OSError) as err:
+            engine.dispose()
+            raise db.unreachable(settings.database_url, err) from None
         catalogue = default_catalogue()
         network = load_network(network_path(settings.network), catalogue)
         platform = cls(

@@ -217,6 +217,18 @@ class UserCreate(Body):
     centre_id: str | None = Field(default=None, max_length=64)
 
 
+# The values a list's status filter takes: any other is refused (422), not matched to nothing.
+OrderStatusName = Literal["requested", "confirmed", "cancelled", "failed", "missed", "administered"]
+ShipmentStatusName = Literal["planned", "in transit", "delivered", "missed"]
+
+
+class PasswordChange(Body):
+    """A user's own new password: the current one proves it is them; every login they hold ends."""
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=12, max_length=200)
+
+
 class UserPublic(BaseModel):
     id: int
     username: str

@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import enum
 import hashlib
+import hmac
 import json
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,3 +100,28 @@ class Sealer:
         except InvalidToken:
             raise ValueError("identity cannot be opened with this secret key") from None
         return opened
+
+
+_NOT_SIGNIFICANT = re.compile(r"[\s\-/.]+")
+
+
+def normalised_hospital_number(number: str) -> str:
+    """The hospital number as it is matched: Unicode-normalised, any case, without spaces,
+    hyphens, slashes or dots ("rx 12-345" is "RX12345")."""
+    return _NOT_SIGNIFICANT.sub("", unicodedata.normalize("NFKC", number)).upper()
+
+
+class Matcher:
+    """Keyed hashes (HMAC-SHA256) that let the service find an equal value without storing it:
+    a hospital number already referred at a centre, a referral sent twice. The key is derived
+    from the secret key (apart from the sealing key), so a stolen database alone cannot test
+    guessed numbers against the hashes."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._key = hashlib.sha256(b"rltnet-match:" + secret_key.encode()).digest()
+
+    def digest(self, purpose: str, value: str) -> str:
+        return hmac.new(self._key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def hospital_number(self, number: str) -> str:
+        return self.digest("hospital-number", normalised_hospital_number(number))

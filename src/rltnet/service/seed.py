@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from rltnet.domain import decay
 from rltnet.domain.dose import Dose
+from rltnet.domain.errors import InvalidInput
 from rltnet.domain.orders import DoseOrder
 from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, PatientPathway, Stage
 from rltnet.domain.products import TherapyProduct
@@ -25,8 +26,8 @@ from rltnet.planning.plan import Placement
 from rltnet.service import pathways
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import UserCreate
-from rltnet.service.security import hash_password, new_password
-from rltnet.service.usecases.users import add_user
+from rltnet.service.security import new_password
+from rltnet.service.usecases.users import add_user, set_password
 from rltnet.simulation.demo import DemoResult, DemoSettings, run_demo
 from rltnet.store import tables
 
@@ -48,7 +49,15 @@ def demo_users(platform: Platform) -> dict[str, tuple[str, str, str | None]]:
 
 
 def seed(platform: Platform, today: date | None = None) -> dict[str, str]:
-    """Demo users (with fresh passwords, returned) and, in an empty database, demo patients."""
+    """Demo users (with fresh passwords, returned) and, in an empty database, demo patients.
+
+    Refused in production mode: demo accounts there would be known passwords anyone who
+    restarts the service could reset. A new demo password ends the old one's logins."""
+    if platform.settings.mode == "production":
+        raise InvalidInput(
+            "demo users and patients are not made in production mode (RLTNET_MODE=production); "
+            "start without --demo and create accounts with `rltnet users create`"
+        )
     today = today or datetime.now(UTC).date()
     passwords = {}
     with platform.sessions() as session:
@@ -62,7 +71,7 @@ def seed(platform: Platform, today: date | None = None) -> dict[str, str]:
                 )
                 add_user(session, platform, body)
             else:
-                user.password_hash = hash_password(password)
+                set_password(session, user, password)
         if not session.scalar(select(func.count()).select_from(tables.Patient)):
             _patients(session, platform, today)
         session.commit()

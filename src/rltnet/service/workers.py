@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from rltnet.domain.errors import InvalidInput
+
 if TYPE_CHECKING:
     from multiprocessing.context import ForkServerContext, SpawnContext
 
@@ -46,12 +48,14 @@ PRELOAD = ("radioactivedecay",)
 log = logging.getLogger(__name__)
 
 
-def run(app_factory: str, host: str, port: int, workers: int, log_level: str) -> None:
-    """Serve `app_factory` on host:port with `workers` processes, until asked to stop."""
+def run(app_factory: str, listener: socket.socket, workers: int, log_level: str) -> None:
+    """Serve `app_factory` on `listener` (from `listen`) with `workers` processes, until asked to stop."""
     if not _supervised(workers):
-        uvicorn.run(app_factory, factory=True, host=host, port=port, workers=workers, log_level=log_level)
+        config = uvicorn.Config(app_factory, factory=True, workers=workers, log_level=log_level)
+        uvicorn.Server(config).run(sockets=[listener])
         return
-    Supervisor(app_factory, _listener(host, port), workers, log_level).run()
+    listener.settimeout(0.5)  # wake up to see whether to stop
+    Supervisor(app_factory, listener, workers, log_level).run()
 
 
 def prepare(app_factory: str, workers: int) -> None:
@@ -77,17 +81,26 @@ def _context(app_factory: str) -> ForkServerContext | SpawnContext:
     return context
 
 
-def _listener(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+def listen(host: str, port: int) -> socket.socket:
+    """The service's listening socket, taken before anything says it serves: a busy port or
+    an unknown host is refused here, with what to do."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as err:
+        raise InvalidInput(
+            f"cannot listen on host {host!r} ({err.strerror}); give an address such as 127.0.0.1"
+        ) from None
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
     except OSError as err:
         listener.close()
-        raise SystemExit(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
+        raise InvalidInput(
+            f"cannot listen on {host}:{port} ({err.strerror}): another program holds it; stop it, "
+            f"or choose another --port"
+        ) from None
     listener.listen(BACKLOG)
-    listener.settimeout(0.5)  # wake up to see whether to stop
     return listener
 
 

@@ -47,10 +47,32 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InvalidInput(
+                f"cannot make the SQLite file's folder {str(folder)!r} ({err.strerror}); give a path you "
+                f"may write, e.g. 'sqlite:///var/rltnet.sqlite'"
+            ) from None
     if not parsed.drivername.startswith(("sqlite", "postgresql")):
         raise InvalidInput(f"database {parsed.drivername!r} is not supported; use SQLite or PostgreSQL")
     return parsed.render_as_string(hide_password=False)
+
+
+def unreachable(url: str, err: BaseException) -> InvalidInput:
+    """The error for a database that cannot be reached or opened: where, why, what to do.
+    The URL is shown without its password."""
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        shown = "the database URL"
+    reason = str(getattr(err, "orig", None) or err).strip().splitlines()
+    why = reason[0] if reason else type(err).__name__
+    return InvalidInput(
+        f"cannot open the database {shown} ({why}); check RLTNET_DATABASE_URL or --database-url: the "
+        f"server's host, port, user and database name (createdb NAME makes one), or the SQLite path"
+    )
 
 
 def connect(url: str, *, pool_size: int = POOL_SIZE) -> Engine:

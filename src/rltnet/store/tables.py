@@ -123,6 +123,10 @@ class Patient(Base):
     for filtering."""
 
     __tablename__ = "patients"
+    __table_args__ = (
+        Index("ix_patients_referral_key", "referral_key", unique=True),
+        Index("ix_patients_centre_hospital_number", "centre_id", "hospital_number_key", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     centre_id: Mapped[str] = mapped_column(ForeignKey("centres.id"), index=True)
@@ -135,6 +139,11 @@ class Patient(Base):
     weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
     referred_at: Mapped[datetime]
     events: Mapped[int] = mapped_column(Integer, default=0)
+    # migration 0004: the referral's idempotency key and the HMAC of its body, and the
+    # HMAC of the normalised hospital number (the number itself is sealed with the identity)
+    referral_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    referral_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hospital_number_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class PatientIdentity(Base):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from rltnet.service.deps import CurrentUser, DbSession, PlatformDep
 from rltnet.service.routes import Limit, Offset
 from rltnet.service.schemas import AggregatesPublic, AuditPublic, Page, UserCreate, UserPublic
+from rltnet.service.security import Role
 from rltnet.service.usecases import admin
 
 router = APIRouter(tags=["admin"])
@@ -25,7 +26,7 @@ def create_user(body: UserCreate, who: CurrentUser, session: DbSession, platform
 def list_users(
     who: CurrentUser,
     session: DbSession,
-    role: Annotated[str | None, Query(max_length=32)] = None,
+    role: Role | None = None,
     centre_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 50,
     offset: Offset = 0,

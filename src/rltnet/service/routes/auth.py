@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rltnet.service.deps import CurrentUser, DbSession, PlatformDep
-from rltnet.service.schemas import LoginCreate, MePublic, TokenPublic
-from rltnet.service.usecases import auth
+from rltnet.service.schemas import LoginCreate, MePublic, PasswordChange, TokenPublic
+from rltnet.service.usecases import auth, users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 _bearer = HTTPBearer(auto_error=False)
@@ -40,3 +40,9 @@ me_router = APIRouter(tags=["auth"])
 def me(who: CurrentUser) -> MePublic:
     """Who the token belongs to."""
     return MePublic(username=who.username, role=who.role.value, centre_id=who.centre_id)
+
+
+@me_router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, responses={401: {}, 422: {}})
+def change_password(body: PasswordChange, who: CurrentUser, session: DbSession) -> None:
+    """Change your password; every login you hold (API tokens, workspace sessions) ends: log in again."""
+    users.change_own_password(session, who, body)

@@ -8,14 +8,23 @@ from fastapi import APIRouter, Query
 
 from rltnet.service.deps import CurrentUser, DbSession
 from rltnet.service.routes import Limit, Offset
-from rltnet.service.schemas import AppointmentPublic, DosePublic, Instant, Page, ShipmentPublic
+from rltnet.service.schemas import (
+    AppointmentPublic,
+    DosePublic,
+    Instant,
+    OrderStatusName,
+    Page,
+    ShipmentPublic,
+    ShipmentStatusName,
+)
 from rltnet.service.usecases import logistics
+from rltnet.service.usecases.scope import centre_scope
 
 router = APIRouter(tags=["logistics"])
-CentreFilter = Annotated[str | None, Query(max_length=64)]
+CentreFilter = Annotated[str | None, Query(max_length=64, description="your own, for a centre's staff")]
 OrderStatus = Annotated[
-    str | None,
-    Query(alias="status", max_length=20, description="the order's status, e.g. 'confirmed', 'administered'"),
+    OrderStatusName | None,
+    Query(alias="status", description="the order's status, e.g. 'confirmed', 'administered'"),
 ]
 From = Annotated[
     Instant | None, Query(alias="from", description="from this instant, inclusive (with a time zone)")
@@ -40,7 +49,7 @@ def list_doses(
     return logistics.doses(
         session,
         who,
-        centre_id=centre_id,
+        centre_id=centre_scope(who, centre_id),
         status=status_,
         batch_id=batch_id,
         from_at=from_at,
@@ -56,8 +65,8 @@ def list_shipments(
     session: DbSession,
     centre_id: CentreFilter = None,
     status_: Annotated[
-        str | None,
-        Query(alias="status", max_length=20, description="planned, in transit, delivered or missed"),
+        ShipmentStatusName | None,
+        Query(alias="status", description="planned, in transit, delivered or missed"),
     ] = None,
     from_at: From = None,
     to_at: To = None,
@@ -68,7 +77,7 @@ def list_shipments(
     return logistics.shipments(
         session,
         who,
-        centre_id=centre_id,
+        centre_id=centre_scope(who, centre_id),
         status=status_,
         from_at=from_at,
         to_at=to_at,
@@ -92,7 +101,7 @@ def list_appointments(
     return logistics.appointments(
         session,
         who,
-        centre_id=centre_id,
+        centre_id=centre_scope(who, centre_id),
         status=status_,
         from_at=from_at,
         to_at=to_at,

@@ -15,11 +15,13 @@ from rltnet.service.schemas import (
     OrderCancel,
     OrderCreate,
     OrderPublic,
+    OrderStatusName,
     Page,
     ProgressCreate,
     ProposalCreate,
 )
 from rltnet.service.usecases import orders, proposals
+from rltnet.service.usecases.scope import centre_scope, therapy_id
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 OrderId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^O-[0-9A-F]{1,30}$")]
@@ -62,9 +64,11 @@ def list_orders(
     who: CurrentUser,
     session: DbSession,
     platform: PlatformDep,
-    status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
-    centre_id: Annotated[str | None, Query(max_length=64)] = None,
-    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    status_: Annotated[OrderStatusName | None, Query(alias="status")] = None,
+    centre_id: Annotated[
+        str | None, Query(max_length=64, description="your own, for a centre's staff")
+    ] = None,
+    product_id: Annotated[str | None, Query(max_length=64, description="catalogue id or brand")] = None,
     overdue: Annotated[bool | None, Query(description="awaiting confirmation for over 24 h")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -75,8 +79,8 @@ def list_orders(
         platform,
         who,
         status=status_,
-        centre_id=centre_id,
-        product_id=product_id,
+        centre_id=centre_scope(who, centre_id),
+        product_id=therapy_id(platform.catalogue, product_id),
         overdue=overdue,
         limit=limit,
         offset=offset,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
+from rltnet.domain.pathway import Stage
 from rltnet.service.deps import CurrentUser, DbSession, PlatformDep
 from rltnet.service.routes import Limit, Offset
 from rltnet.service.schemas import (
@@ -25,31 +26,71 @@ from rltnet.service.schemas import (
 )
 from rltnet.service.usecases import orders, patients
 from rltnet.service.usecases.order_check import check as check_order
+from rltnet.service.usecases.scope import centre_scope, therapy_id
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 PatientId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^P-[0-9A-F]{1,30}$")]
 ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=ERRORS)
-def refer(body: PatientCreate, who: CurrentUser, session: DbSession, platform: PlatformDep) -> PatientPublic:
-    """Refer a patient (coordinator of the patient's centre); identifying details are sealed."""
-    return patients.refer(session, platform, who, body)
+ReferralKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="a unique key per referral (e.g. a UUID); resending it returns the patient already made",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PatientPublic,
+    responses={
+        **ERRORS,
+        200: {"model": PatientPublic, "description": "the patient already referred under this key"},
+    },
+)
+def refer(
+    body: PatientCreate,
+    who: CurrentUser,
+    session: DbSession,
+    platform: PlatformDep,
+    idempotency_key: ReferralKey = None,
+) -> Response:
+    """Refer a patient (coordinator of the patient's centre); identifying details are sealed.
+    A hospital number already referred at the centre is refused (409) naming that patient."""
+    patient, created = patients.submit_referral(session, platform, who, body, idempotency_key)
+    code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return Response(patient.model_dump_json(), code, media_type="application/json")
 
 
 @router.get("", responses=ERRORS)
 def list_patients(
     who: CurrentUser,
     session: DbSession,
-    centre_id: Annotated[str | None, Query(max_length=64)] = None,
-    stage: Annotated[str | None, Query(max_length=32)] = None,
-    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    platform: PlatformDep,
+    centre_id: Annotated[
+        str | None, Query(max_length=64, description="your own, for a centre's staff")
+    ] = None,
+    stage: Stage | None = None,
+    product_id: Annotated[str | None, Query(max_length=64, description="catalogue id or brand")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[PatientPublic]:
-    """Patients by pathway stage, longest waiting first (a centre sees its own)."""
+    """Patients by pathway stage, longest waiting first (a centre sees its own; another
+    centre's filter is refused)."""
     return patients.listing(
-        session, who, centre_id=centre_id, stage=stage, product_id=product_id, limit=limit, offset=offset
+        session,
+        who,
+        centre_id=centre_scope(who, centre_id),
+        stage=stage,
+        product_id=therapy_id(platform.catalogue, product_id),
+        limit=limit,
+        offset=offset,
     )
 
 

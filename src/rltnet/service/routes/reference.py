@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from rltnet.domain.network import StaffRole
 from rltnet.service.deps import CurrentUser, DbSession, PlatformDep
 from rltnet.service.routes import Limit, Offset
 from rltnet.service.schemas import CentrePublic, Page, StaffPublic
@@ -46,7 +47,7 @@ def list_staff(
     session: DbSession,
     centre_id: Annotated[str | None, Query(max_length=64)] = None,
     role: Annotated[
-        str | None, Query(max_length=40, description="e.g. 'authorised_practitioner', 'technologist'")
+        StaffRole | None, Query(description="e.g. 'authorised_practitioner', 'technologist'")
     ] = None,
     licence_expiring_within_days: Annotated[
         int | None,
@@ -62,7 +63,7 @@ def list_staff(
         session,
         who,
         centre_id=centre_id,
-        role=role,
+        role=role.value if role else None,
         licence_expiring_within_days=licence_expiring_within_days,
         limit=limit,
         offset=offset,

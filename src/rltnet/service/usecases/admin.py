@@ -49,7 +49,7 @@ def user_listing(
     session: Session,
     who: Principal,
     *,
-    role: str | None,
+    role: Role | None,
     centre_id: str | None,
     limit: int,
     offset: int,
@@ -57,7 +57,7 @@ def user_listing(
     """Users by username (administrators only), filtered by role and centre."""
     found = users.listing(session, who)  # refuses anyone but an administrator
     if role:
-        found = [u for u in found if u.role == role]
+        found = [u for u in found if u.role == role.value]
     if centre_id:
         found = [u for u in found if u.centre_id == centre_id]
     return Page(items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset)

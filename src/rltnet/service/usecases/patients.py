@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rltnet.domain.errors import InvalidInput
 from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, PatientPathway, Stage
 from rltnet.domain.products import PerKgActivity
 from rltnet.service import audit, pathways
-from rltnet.service.errors import Forbidden, NotFound
+from rltnet.service.errors import Conflict, DuplicatePatient, Forbidden, NotFound
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     DiscontinuationCreate,
@@ -32,7 +33,7 @@ from rltnet.service.schemas import (
     PatientCreate,
     PatientPublic,
 )
-from rltnet.service.security import CENTRE_ROLES, Principal, Role
+from rltnet.service.security import CENTRE_ROLES, Matcher, Principal, Role
 from rltnet.store import tables
 
 
@@ -65,8 +66,31 @@ def public(patient: tables.Patient, at: datetime | None = None) -> PatientPublic
     )
 
 
-def refer(session: Session, platform: Platform, who: Principal, body: PatientCreate) -> PatientPublic:
+def refer(
+    session: Session,
+    platform: Platform,
+    who: Principal,
+    body: PatientCreate,
+    idempotency_key: str | None = None,
+) -> PatientPublic:
     """A new patient, referred for a therapy at a centre, with sealed identifying details."""
+    return submit_referral(session, platform, who, body, idempotency_key)[0]
+
+
+def submit_referral(
+    session: Session,
+    platform: Platform,
+    who: Principal,
+    body: PatientCreate,
+    idempotency_key: str | None = None,
+) -> tuple[PatientPublic, bool]:
+    """A referral, once: the patient and whether this call made them.
+
+    The same idempotency key with the same referral gives the patient made the first time
+    (a form sent twice makes one patient); with another referral it is a `Conflict`. A
+    hospital number already referred at the centre is a `DuplicatePatient` naming that
+    patient, found by its keyed hash (the number itself stays sealed).
+    """
     if who.role is not Role.COORDINATOR or who.centre_id != body.centre_id:
         raise Forbidden("a referral is made by a coordinator of the patient's centre")
     centre = platform.network.centres.get(body.centre_id)
@@ -80,6 +104,14 @@ def refer(session: Session, platform: Platform, who: Principal, body: PatientCre
         )
     if isinstance(product.activity, PerKgActivity) and body.weight_kg is None:
         raise InvalidInput(f"{product.brand} is dosed per kg: give weight_kg")
+    matcher = Matcher(platform.settings.secret_key)
+    digest = matcher.digest("referral", body.model_dump_json())
+    number_key = matcher.hospital_number(body.identity.hospital_number)
+    if idempotency_key is not None:
+        taken = _referred_under(session, idempotency_key)
+        if taken is not None:
+            return _replayed(who, taken, digest), False
+    _refuse_duplicate(session, centre.centre_id, centre.name, number_key)
     at = body.referred_at or now()
     patient_id = "P-" + secrets.token_hex(5).upper()
     pathway = PatientPathway(patient_id, product)
@@ -95,18 +127,60 @@ def refer(session: Session, platform: Platform, who: Principal, body: PatientCre
         events=0,
         cycle=0,
         cycles_given=0,
+        referral_key=idempotency_key,
+        referral_digest=digest,
+        hospital_number_key=number_key,
     )
     session.add(patient)
-    session.flush()  # the patient row first: its events and identity refer to it
+    try:
+        session.flush()  # the patient row first: its events and identity refer to it
+    except IntegrityError:  # the same key or number, committed by another request meanwhile
+        session.rollback()
+        taken = _referred_under(session, idempotency_key) if idempotency_key else None
+        if taken is not None:
+            return _replayed(who, taken, digest), False
+        _refuse_duplicate(session, centre.centre_id, centre.name, number_key)
+        raise
     pathways.record(session, patient, pathway, PathwayEvent(Move.REFER, at, who.username, body.reason))
     session.add(
         tables.PatientIdentity(
             patient_id=patient_id, sealed=platform.sealer.seal(body.identity.model_dump(mode="json"))
         )
     )
-    audit.record(session, who, "refer", "patient", patient_id, after=audit.snapshot(patient))
+    audit.record(
+        session, who, "refer", "patient", patient_id, after=audit.snapshot(patient, leave_out=_MATCH_KEYS)
+    )
     session.commit()
+    return public(patient), True
+
+
+_MATCH_KEYS = frozenset({"referral_key", "referral_digest", "hospital_number_key"})
+
+
+def _referred_under(session: Session, idempotency_key: str) -> tables.Patient | None:
+    return session.scalars(
+        select(tables.Patient).where(tables.Patient.referral_key == idempotency_key)
+    ).first()
+
+
+def _replayed(who: Principal, patient: tables.Patient, digest: str) -> PatientPublic:
+    if patient.referral_digest != digest:
+        raise Conflict(
+            "this Idempotency-Key was used for a different referral; use a new key for a new referral"
+        )
+    if not who.sees_identity(patient.centre_id):
+        raise NotFound("patient", patient.id)
     return public(patient)
+
+
+def _refuse_duplicate(session: Session, centre_id: str, centre_name: str, number_key: str) -> None:
+    existing = session.scalars(
+        select(tables.Patient.id).where(
+            tables.Patient.centre_id == centre_id, tables.Patient.hospital_number_key == number_key
+        )
+    ).first()
+    if existing is not None:
+        raise DuplicatePatient(existing, centre_name)
 
 
 def listing(
@@ -114,11 +188,12 @@ def listing(
     who: Principal,
     *,
     centre_id: str | None,
-    stage: str | None,
+    stage: Stage | None,
     product_id: str | None,
     limit: int,
     offset: int,
 ) -> Page[PatientPublic]:
+    """Patients, longest waiting first; `centre_id` as `scope.centre_scope` gives it."""
     if who.role is Role.ANALYST:
         raise Forbidden("analysts see de-identified aggregates only: GET /api/v1/aggregates")
     query = select(tables.Patient)
@@ -127,7 +202,7 @@ def listing(
     if centre_id:
         query = query.where(tables.Patient.centre_id == centre_id)
     if stage:
-        query = query.where(tables.Patient.stage == stage)
+        query = query.where(tables.Patient.stage == stage.value)
     if product_id:
         query = query.where(tables.Patient.product_id == product_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -54,8 +54,9 @@ from rltnet.service.schemas import (
     SolverPublic,
     UnplannedPublic,
 )
-from rltnet.service.security import CENTRE_ROLES, Principal, Role
+from rltnet.service.security import Principal, Role
 from rltnet.service.usecases.orders import domain_order
+from rltnet.service.usecases.scope import centre_scope
 from rltnet.store import tables
 
 OPEN = ("requested", "confirmed")
@@ -131,8 +132,7 @@ def view(session: Session, platform: Platform, who: Principal, centre_id: str | 
     """The manufacturer's whole plan, or a centre's part of it, with its summary."""
     if who.role is Role.ANALYST:
         raise Forbidden("analysts see de-identified aggregates only: GET /api/v1/aggregates")
-    if who.role in CENTRE_ROLES:
-        centre_id = who.centre_id
+    centre_id = centre_scope(who, centre_id)
     plan = current(session, platform, centre_id)
     summary = summarise(plan, network_now(session, platform), platform.catalogue).to_json()
     if centre_id is not None:  # one centre's part: no other centre's figures

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rltnet.domain.errors import InvalidInput
 from rltnet.service import audit
-from rltnet.service.errors import Conflict, Forbidden
+from rltnet.service.errors import Conflict, Forbidden, Unauthenticated
 from rltnet.service.platform import Platform
-from rltnet.service.schemas import UserCreate, UserPublic
-from rltnet.service.security import CENTRE_ROLES, Principal, Role, hash_password
+from rltnet.service.schemas import PasswordChange, UserCreate, UserPublic
+from rltnet.service.security import CENTRE_ROLES, Principal, Role, hash_password, verify_password
 from rltnet.store import tables
 
 
@@ -70,3 +70,33 @@ def public(user: tables.User) -> UserPublic:
     return UserPublic(
         id=user.id, username=user.username, role=user.role, centre_id=user.centre_id, active=user.active
     )
+
+
+def count(session: Session) -> int:
+    """How many accounts exist (none on a fresh database: the first administrator is made with
+    `rltnet users create --role admin`)."""
+    return session.scalar(select(func.count()).select_from(tables.User)) or 0
+
+
+def set_password(session: Session, user: tables.User, password: str) -> int:
+    """A new password for `user`, which ends every login they hold (API tokens and workspace
+    sessions are the same tokens); how many were ended. Not committed."""
+    user.password_hash = hash_password(password)
+    ended = session.execute(
+        update(tables.Token)
+        .where(tables.Token.user_id == user.id, tables.Token.revoked.is_(False))
+        .values(revoked=True)
+    )
+    return int(getattr(ended, "rowcount", 0) or 0)
+
+
+def change_own_password(session: Session, who: Principal, body: PasswordChange) -> None:
+    """The caller changes their password, proving the current one; all their logins end."""
+    user = session.get(tables.User, who.user_id)
+    if user is None or not verify_password(user.password_hash, body.current_password):
+        raise Unauthenticated("the current password is wrong; give the password you logged in with")
+    if body.new_password == body.current_password:
+        raise InvalidInput("the new password is the current one; choose a different password")
+    ended = set_password(session, user, body.new_password)
+    audit.record(session, who, "change_password", "user", str(user.id), after={"logins_ended": ended})
+    session.commit()

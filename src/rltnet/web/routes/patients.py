@@ -9,6 +9,8 @@ the manufacturer and administrators see the pseudonym.
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -21,6 +23,7 @@ from rltnet.domain.errors import InvalidInput
 from rltnet.domain.pathway import TRANSITIONS, DiscontinuationReason, Move, Stage
 from rltnet.domain.products import PerKgActivity, TherapyProduct
 from rltnet.service.deps import DbSession, PlatformDep
+from rltnet.service.errors import Conflict, DuplicatePatient
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     AdministrationCreate,
@@ -89,7 +92,7 @@ def referral_form(
     who: Annotated[Principal, Depends(only(Role.COORDINATOR))],
     platform: PlatformDep,
 ) -> Response:
-    return _referral_page(request, platform, who, {})
+    return _referral_page(request, platform, who, {"idempotency_key": _new_key()})
 
 
 @router.post("/patients/new")
@@ -105,7 +108,10 @@ def refer(
     date_of_birth: Annotated[str, Form(max_length=20)] = "",
     hospital_number: Annotated[str, Form(max_length=40)] = "",
     reason: Text = "",
+    idempotency_key: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    """Refer once: the form's key makes a second send of it (a double click, a reload) give
+    the patient the first made; a hospital number referred here already names that patient."""
     entered = {
         "product": product,
         "indication": indication,
@@ -114,7 +120,12 @@ def refer(
         "date_of_birth": date_of_birth,
         "hospital_number": hospital_number,
         "reason": reason,
+        "idempotency_key": idempotency_key if REFERRAL_KEY.match(idempotency_key) else _new_key(),
     }
+    if idempotency_key and not REFERRAL_KEY.match(idempotency_key):
+        return _referral_page(
+            request, platform, who, entered, "This form's referral reference is damaged; send it again."
+        )
     try:
         body = parsed(
             PatientCreate,
@@ -125,17 +136,35 @@ def refer(
             identity={"name": name, "date_of_birth": date_of_birth, "hospital_number": hospital_number},
             reason=reason,
         )
-        referred = patients.refer(session, platform, who, body)
+        referred, created = patients.submit_referral(session, platform, who, body, idempotency_key or None)
     except InvalidInput as refused:  # the form again, as typed, with what to change
         return _referral_page(request, platform, who, entered, str(refused))
+    except DuplicatePatient as duplicate:  # the form again, with a link to the patient already here
+        return _referral_page(request, platform, who, entered, str(duplicate), duplicate.patient_id)
+    except Conflict:  # the key of another referral: a form reused after changing it
+        entered["idempotency_key"] = _new_key()
+        message = "This form was already used for a referral; check it and send it again."
+        return _referral_page(request, platform, who, entered, message)
+    done = "referred" if created else "was referred already by this form (sent twice); nothing new was made"
     return render.redirect(
-        f"/patients/{referred.id}",
-        f"{referred.id} referred. Next: request eligibility imaging.",
+        f"/patients/{referred.id}", f"{referred.id} {done}. Next: request eligibility imaging."
     )
 
 
+REFERRAL_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")  # as the API's Idempotency-Key header
+
+
+def _new_key() -> str:
+    return f"web-{secrets.token_hex(16)}"
+
+
 def _referral_page(
-    request: Request, platform: Platform, who: Principal, entered: dict[str, str], error: str | None = None
+    request: Request,
+    platform: Platform,
+    who: Principal,
+    entered: dict[str, str],
+    error: str | None = None,
+    existing: str | None = None,
 ) -> Response:
     centre = platform.network.centres[who.centre_id] if who.centre_id else None
     products = [platform.catalogue.therapy(pid) for pid in centre.products] if centre else []
@@ -144,13 +173,14 @@ def _referral_page(
         platform,
         who,
         "refer.html",
-        status=422 if error else 200,
+        status=(409 if existing else 422) if error else 200,
         title="Refer a patient",
         centre=centre,
         products=products,
         per_kg=[p.brand for p in products if isinstance(p.activity, PerKgActivity)],
         entered=entered,
         error=error,
+        existing=existing,
     )
 
 
