@@ -26,9 +26,9 @@ def test_each_centre_sees_its_own_part_and_the_manufacturer_all(clinic: Clinic) 
     ids = {p["order_id"] for p in mine["placements"]}
     assert leeds["id"] in ids and london["id"] not in ids
     assert {p["centre_id"] for p in mine["placements"]} == {"leeds"}
-    # a centre cannot ask for another centre's part
-    asked = clinic.call("GET", "/plan?centre_id=london", "doc-leeds")
-    assert {p["centre_id"] for p in asked["placements"]} == {"leeds"}
+    # a centre cannot ask for another centre's part: refused, not answered with its own
+    asked = clinic.client.get("/api/v1/plan?centre_id=london", headers=clinic.auth["doc-leeds"])
+    assert asked.status_code == 403 and "own centre 'leeds'" in asked.json()["detail"]
     whole = clinic.call("GET", "/plan", "maker")
     assert {leeds["id"], london["id"]} <= {p["order_id"] for p in whole["placements"]}
     assert whole["summary"]["orders"]["placed"] >= 2
