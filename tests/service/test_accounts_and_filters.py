@@ -7,6 +7,7 @@ import secrets
 
 import pytest
 from clinic import Headers
+from desk import login_form
 from fastapi.testclient import TestClient
 
 OLD, NEW = "first-password-123", "second-password-456"
@@ -31,8 +32,7 @@ def test_a_password_change_ends_every_token_and_workspace_session_of_that_user(
     username = new_coordinator(client, auth)
     api_token, other_token = login(client, username, OLD), login(client, username, OLD)
     page = TestClient(client.app)
-    form = page.post("/login", data={"username": username, "password": OLD}, follow_redirects=False)
-    assert form.status_code == 303
+    assert login_form(page, username=username, password=OLD).status_code == 303
     assert page.get("/board", follow_redirects=False).status_code == 200
 
     changed = client.post(

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from clinic import PASSWORD, Headers, hospital_number
+from desk import login_form
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -99,10 +100,7 @@ def test_the_hospital_number_is_stored_only_sealed_and_as_a_keyed_hash(
 
 def test_the_referral_form_sent_twice_makes_one_patient(client: TestClient, platform: Platform) -> None:
     page = TestClient(client.app)
-    login = page.post(
-        "/login", data={"username": "coord-leeds", "password": PASSWORD}, follow_redirects=False
-    )
-    assert login.status_code == 303
+    assert login_form(page, username="coord-leeds", password=PASSWORD).status_code == 303
     form = page.get("/patients/new").text
     key = form.split('name="idempotency_key" value="', 1)[1].split('"', 1)[0]
     csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
