@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from rltnet.cli_access import access_app
 from rltnet.cli_planning import orders_app, plan_app
 from rltnet.cli_users import users_app
 from rltnet.domain import decay
@@ -39,6 +40,7 @@ app.add_typer(dose_app, name="dose")
 app.add_typer(orders_app, name="orders")
 app.add_typer(plan_app, name="plan")
 app.add_typer(users_app, name="users")
+app.add_typer(access_app, name="access")
 
 console = Console()
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

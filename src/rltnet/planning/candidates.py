@@ -38,7 +38,7 @@ from rltnet.domain import decay
 from rltnet.domain.network import Lane, ProductionSite, TreatmentCentre
 from rltnet.domain.orders import DoseOrder
 from rltnet.domain.products import TherapyProduct
-from rltnet.domain.units import elapsed
+from rltnet.domain.units import Activity, elapsed
 from rltnet.planning.problem import (
     CHANGE_COST,
     CONFIRMED_CHANGE_COST,
@@ -568,11 +568,16 @@ def co_infusion_lead(product: TherapyProduct) -> timedelta:
 
 
 def lead_range(product: TherapyProduct, order: DoseOrder) -> tuple[timedelta, timedelta]:
+    """Shortest and longest time from calibration to administration of an order's dose."""
+    return lead_range_for(product, order.prescribed)
+
+
+def lead_range_for(product: TherapyProduct, prescribed: Activity) -> tuple[timedelta, timedelta]:
     """Shortest and longest time from calibration to administration: the vial's fill range
     for the prescribed activity, and never past the shelf life."""
     if product.vial is None:
         return timedelta(0), product.shelf_life
-    shortest, longest = product.vial.calibration_lead(product.nuclide, order.prescribed)
+    shortest, longest = product.vial.calibration_lead(product.nuclide, prescribed)
     return shortest, min(longest, product.shelf_life)
 
 
