@@ -83,7 +83,8 @@ def create(
             user = add_user(session, platform, body)
             maker = Principal(0, CLI_ACTOR, Role.ADMIN, None)
             after = audit.snapshot(user, leave_out=frozenset({"password_hash"}))
-            audit.record(session, maker, "create_user", "user", str(user.id), after=after)
+            at = platform.clock.now()
+            audit.record(session, maker, "create_user", "user", str(user.id), after=after, at=at)
             session.commit()
     finally:
         platform.close()
@@ -118,7 +119,9 @@ def password(
                 raise InvalidInput(f"no user {username!r}; list them with `rltnet users list`")
             ended = set_password(session, user, new)
             maker = Principal(0, CLI_ACTOR, Role.ADMIN, None)
-            audit.record(session, maker, "set_password", "user", str(user.id), after={"logins_ended": ended})
+            logins = {"logins_ended": ended}
+            at = platform.clock.now()
+            audit.record(session, maker, "set_password", "user", str(user.id), after=logins, at=at)
             session.commit()
     finally:
         platform.close()

@@ -18,6 +18,7 @@ import pytest
 from clinic import Clinic, Headers, bearer_headers, start_with_users
 from fastapi.testclient import TestClient
 
+from rltnet.domain.clock import SettableClock
 from rltnet.service.app import create_app
 from rltnet.service.platform import Platform
 from rltnet.service.settings import Settings
@@ -86,6 +87,17 @@ def auth(client: TestClient) -> dict[str, Headers]:
 @pytest.fixture(scope="session")
 def clinic(client: TestClient, auth: dict[str, Headers]) -> Clinic:
     return Clinic(client, auth)
+
+
+@pytest.fixture
+def clocked(settings: Settings, platform: Platform) -> Iterator[Clinic]:
+    """A clinic on the same database whose service runs on a clock of its own, standing where the
+    shared one stands until the test advances it (`Clinic.advance`): time passes for this test
+    alone, and no event is written dated ahead of its service's clock."""
+    own = Platform.start(settings, SettableClock(platform.clock.now()))
+    client = TestClient(create_app(settings, own))
+    yield Clinic(client, bearer_headers(client))
+    own.close()
 
 
 MakeClient = Callable[[], TestClient]

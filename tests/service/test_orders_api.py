@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from clinic import Clinic, Headers
 from fastapi.testclient import TestClient
-
-from rltnet.service.platform import Platform
-from rltnet.store import tables
 
 
 def test_an_approved_patients_order_is_placed_at_once(clinic: Clinic) -> None:
@@ -58,13 +55,11 @@ def test_identity_is_shown_to_the_patients_own_centre_only(
     assert client.get(f"/api/v1/patients/{patient}/identity", headers=auth["coord-london"]).status_code == 404
 
 
-def test_an_order_waiting_past_24_hours_is_flagged_to_both_sides(clinic: Clinic, platform: Platform) -> None:
+def test_an_order_waiting_past_24_hours_is_flagged_to_both_sides(clocked: Clinic) -> None:
+    clinic = clocked
     order = clinic.order(clinic.approve("leeds", "Pluvicto"))
-    with platform.sessions() as session:
-        row = session.get(tables.Order, order["id"])
-        assert row is not None
-        row.placed_at = datetime.now(UTC) - timedelta(hours=25)
-        session.commit()
+    assert clinic.call("GET", f"/orders/{order['id']}", "maker")["overdue"] is False
+    clinic.advance(timedelta(hours=25))
     for user in ("coord-leeds", "maker"):
         seen = clinic.call("GET", f"/orders/{order['id']}", user)
         assert seen["overdue"] is True and seen["waiting_hours"] >= 25

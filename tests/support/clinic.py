@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from rltnet.domain.clock import SettableClock
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     ImagingRequestCreate,
@@ -41,9 +43,11 @@ def hospital_number() -> str:
     return f"H-{secrets.token_hex(6).upper()}"
 
 
-def start_with_users(settings: Settings) -> Platform:
-    """The service's platform on `settings`, with every user of `USERS` (password `PASSWORD`)."""
-    platform = Platform.start(settings)
+def start_with_users(settings: Settings, clock: SettableClock | None = None) -> Platform:
+    """The service's platform on `settings`, with every user of `USERS` (password `PASSWORD`),
+    on `clock`: by default a clock that stands at the moment it starts until a test moves it
+    (`Clinic.advance`)."""
+    platform = Platform.start(settings, clock or SettableClock(datetime.now(UTC)))
     with platform.sessions() as session:
         for username, (role, centre) in USERS.items():
             body = {"username": username, "password": PASSWORD, "role": role, "centre_id": centre}
@@ -104,6 +108,19 @@ class Clinic:
     def __init__(self, client: TestClient, auth: dict[str, Headers]) -> None:
         self.client = client
         self.auth = auth
+
+    @property
+    def clock(self) -> SettableClock:
+        clock = self.client.app.state.platform.clock  # type: ignore[attr-defined]
+        assert isinstance(clock, SettableClock), "the clinic needs a platform on a SettableClock"
+        return clock
+
+    def advance(self, by: timedelta) -> datetime:
+        """Let `by` pass on the service clock; everyone logs in again (tokens expire as time
+        passes), in place, so every holder of these headers has live ones."""
+        at = self.clock.advance(by)
+        self.auth.update(bearer_headers(self.client))
+        return at
 
     def call(self, method: str, path: str, user: str, **kwargs: Any) -> Any:
         response = self.client.request(method, f"/api/v1{path}", headers=self.auth[user], **kwargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -28,19 +28,30 @@ def record(
     entity_id: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    *,
+    at: datetime,
 ) -> None:
-    """Add an audit entry in the caller's transaction (it commits with the write it records)."""
-    session.add(tables.AuditEntry(**entry(who, action, entity, entity_id, before, after)))
+    """Add an audit entry made `at` (the service clock's now) in the caller's transaction (it
+    commits with the write it records)."""
+    session.add(tables.AuditEntry(**entry(who, action, entity, entity_id, before, after, at=at)))
 
 
 def record_login(
-    session: Session, username: str, role: str, action: str, client: str, reason: str | None = None
+    session: Session,
+    username: str,
+    role: str,
+    action: str,
+    client: str,
+    reason: str | None = None,
+    *,
+    at: datetime,
 ) -> None:
-    """A login, failed login or refused login (`action`) by `username` from `client`; no password."""
+    """A login, failed login or refused login (`action`) by `username` from `client`, made `at`
+    (the service clock's now); no password."""
     after = {"client": client} | ({"reason": reason} if reason else {})
     session.add(
         tables.AuditEntry(
-            at=datetime.now(UTC),
+            at=at,
             username=readable(username[:64]),
             role=role[:32],
             action=action,
@@ -67,10 +78,12 @@ def entry(
     entity_id: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    *,
+    at: datetime,
 ) -> dict[str, Any]:
-    """The values of one audit entry, made now."""
+    """The values of one audit entry, made `at` (the service clock's now)."""
     return {
-        "at": datetime.now(UTC),
+        "at": at,
         "username": who.username,
         "role": who.role.value,
         "action": action,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -77,22 +77,22 @@ _TOKEN_HOLDERS = (
 )
 
 
-def who_holds(session: Session, token: str) -> Principal | None:
-    """The user a live token belongs to, or None (unknown, revoked, expired, user inactive).
+def who_holds(session: Session, token: str, at: datetime) -> Principal | None:
+    """The user a token live `at` belongs to, or None (unknown, revoked, expired, user inactive).
 
     The read is ended, so the connection goes back to the pool: FastAPI runs the
     endpoint on another thread, and a request must not hold a connection while it
     waits for one.
     """
-    who = holders(session, [token]).get(token)
+    who = holders(session, [token], at).get(token)
     session.rollback()
     return who
 
 
-def holders(session: Session, tokens: Sequence[str]) -> dict[str, Principal]:
-    """The users the live tokens among `tokens` belong to, by token: one read for them all."""
+def holders(session: Session, tokens: Sequence[str], at: datetime) -> dict[str, Principal]:
+    """The users the tokens among `tokens` live `at` (the service clock's now) belong to, by
+    token: one read for them all."""
     hashes = {token_hash(token): token for token in tokens}
-    at = datetime.now(UTC)
     return {
         hashes[row.token_hash]: Principal(row.id, row.username, Role(row.role), row.centre_id)
         for row in session.execute(_TOKEN_HOLDERS, {"hashes": list(hashes)}).all()
@@ -115,11 +115,13 @@ NOT_LIVE = "the token is unknown, revoked or expired; log in again"
 
 
 def principal(
-    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    session: DbSession,
+    platform: PlatformDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise Unauthenticated(NOT_LOGGED_IN)
-    who = who_holds(session, credentials.credentials)
+    who = who_holds(session, credentials.credentials, platform.clock.now())
     if who is None:
         raise Unauthenticated(NOT_LIVE)
     return who

@@ -172,7 +172,7 @@ class Intake:
 
     def _submit(self, batch: list[_Waiting]) -> list[Submitted | RltnetError]:
         with self._turn, self.platform.sessions() as session:
-            senders = holders(session, [w.token for w in batch])
+            senders = holders(session, [w.token for w in batch], self.platform.clock.now())
             sent = [w for w in batch if w.token in senders]
             submissions = [Submission(senders[w.token], w.body, w.idempotency_key) for w in sent]
             taken = dict(zip(map(id, sent), submit_many(session, self.platform, submissions), strict=True))

@@ -1,4 +1,4 @@
-"""The running service's state: settings, database, network, catalogue, sealer, placer.
+"""The running service's state: settings, database, network, catalogue, sealer, placer, clock.
 
 Built once at start (`Platform.start`): connects, migrates the schema to the
 newest version, loads the network and writes its centres and staff to the
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from rltnet.domain.clock import Clock, SystemClock
 from rltnet.domain.network import Network
 from rltnet.domain.products import Catalogue
 from rltnet.files.catalogue_file import default_catalogue
@@ -34,6 +35,7 @@ class Platform:
     catalogue: Catalogue
     sealer: Sealer
     placer: Placer
+    clock: Clock = field(default_factory=SystemClock)  # the one source of "now" for the service
     # sessions for requests that only read: on SQLite they take no write lock (store.db)
     reads: sessionmaker[Session] = field(init=False)
 
@@ -41,7 +43,8 @@ class Platform:
         self.reads = db.sessions(db.reading(self.engine))
 
     @classmethod
-    def start(cls, settings: Settings) -> Platform:
+    def start(cls, settings: Settings, clock: Clock | None = None) -> Platform:
+        """The platform on `settings`, reading time from `clock` (the system's by default)."""
         engine = db.connect(settings.database_url)
         try:
             upgrade(engine)
@@ -58,6 +61,7 @@ class Platform:
             catalogue=catalogue,
             sealer=Sealer(settings.secret_key),
             placer=Placer(network, catalogue),
+            clock=clock or SystemClock(),
         )
         with platform.sessions() as session:
             sync_network(session, network)

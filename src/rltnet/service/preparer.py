@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from rltnet.service.disruptions import stored_events
 from rltnet.service.platform import Platform
@@ -43,13 +43,18 @@ class Preparer:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        hour = self._this_hour()
         while not self._stop.is_set():
             self._prepare(hour)
-            hour += timedelta(hours=1)
-            wait = (hour - LEAD - datetime.now(UTC)).total_seconds()
-            if self._stop.wait(max(wait, 0.0)):
+            # the service clock may stand still or jump (a test's): wait at most an hour of real
+            # time, and after a jump prepare the hour the clock is in, not every hour skipped
+            wait = (hour + timedelta(hours=1) - LEAD - self.platform.clock.now()).total_seconds()
+            if self._stop.wait(min(max(wait, 0.0), 3600.0)):
                 return
+            hour = max(hour + timedelta(hours=1), self._this_hour())
+
+    def _this_hour(self) -> datetime:
+        return self.platform.clock.now().replace(minute=0, second=0, microsecond=0)
 
     def _prepare(self, hour: datetime) -> None:
         try:

@@ -58,7 +58,7 @@ def seed(platform: Platform, today: date | None = None) -> dict[str, str]:
             "demo users and patients are not made in production mode (RLTNET_MODE=production); "
             "start without --demo and create accounts with `rltnet users create`"
         )
-    today = today or datetime.now(UTC).date()
+    today = today or platform.clock.now().date()
     passwords = {}
     with platform.sessions() as session:
         for username, (role, _, centre) in demo_users(platform).items():

@@ -47,9 +47,9 @@ def login_csrf(secret_key: str, nonce: str) -> str:
     return hmac.new(secret_key.encode(), b"login:" + nonce.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def viewer(request: Request, session: DbSession) -> Principal:
+def viewer(request: Request, session: DbSession, platform: PlatformDep) -> Principal:
     token = request.cookies.get(COOKIE)
-    who = who_holds(session, token) if token else None
+    who = who_holds(session, token, platform.clock.now()) if token else None
     if who is None:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(back if request.method == "GET" else "/")

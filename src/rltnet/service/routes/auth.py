@@ -26,11 +26,12 @@ def login(body: LoginCreate, request: Request, session: DbSession, platform: Pla
 def logout(
     who: CurrentUser,
     session: DbSession,
+    platform: PlatformDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Revoke the token used for this request."""
     if credentials is not None:
-        auth.logout(session, who, credentials.credentials)
+        auth.logout(session, platform, who, credentials.credentials)
 
 
 me_router = APIRouter(tags=["auth"])
@@ -43,6 +44,8 @@ def me(who: CurrentUser) -> MePublic:
 
 
 @me_router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, responses={401: {}, 422: {}})
-def change_password(body: PasswordChange, who: CurrentUser, session: DbSession) -> None:
+def change_password(
+    body: PasswordChange, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> None:
     """Change your password; every login you hold (API tokens, workspace sessions) ends: log in again."""
-    users.change_own_password(session, who, body)
+    users.change_own_password(session, platform, who, body)

@@ -85,6 +85,7 @@ def list_patients(
     centre's filter is refused)."""
     return patients.listing(
         session,
+        platform,
         who,
         centre_id=centre_scope(who, centre_id),
         stage=stage,
@@ -95,8 +96,10 @@ def list_patients(
 
 
 @router.get("/{patient_id}", responses=ERRORS)
-def get_patient(patient_id: PatientId, who: CurrentUser, session: DbSession) -> PatientPublic:
-    return patients.public(patients.visible(session, who, patient_id))
+def get_patient(
+    patient_id: PatientId, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> PatientPublic:
+    return patients.get(session, platform, who, patient_id)
 
 
 @router.get("/{patient_id}/identity", responses=ERRORS)

@@ -45,6 +45,7 @@ def get_centre(centre_id: CentreId, who: CurrentUser, session: DbSession) -> Cen
 def list_staff(
     who: CurrentUser,
     session: DbSession,
+    platform: PlatformDep,
     centre_id: Annotated[str | None, Query(max_length=64)] = None,
     role: Annotated[
         StaffRole | None, Query(description="e.g. 'authorised_practitioner', 'technologist'")
@@ -61,6 +62,7 @@ def list_staff(
     """Staff by centre, with their licences; a licence within 90 days of expiry is `expiring_soon`."""
     return reference.staff(
         session,
+        platform,
         who,
         centre_id=centre_id,
         role=role.value if role else None,

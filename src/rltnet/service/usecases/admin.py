@@ -7,7 +7,7 @@ statuses and months, with no patient or order id in them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from statistics import fmean
 from typing import Any
 
@@ -34,10 +34,6 @@ from rltnet.service.security import Principal, Role
 from rltnet.service.usecases import users
 from rltnet.service.usecases.orders import confirmation_target
 from rltnet.store import tables
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_user(session: Session, platform: Platform, who: Principal, body: UserCreate) -> UserPublic:
@@ -126,7 +122,7 @@ def aggregates(session: Session, platform: Platform, who: Principal) -> Aggregat
         select(tables.Order.status, func.count()).group_by(tables.Order.status).order_by(tables.Order.status)
     )
     return AggregatesPublic(
-        at=now(),
+        at=platform.clock.now(),
         patients_by_centre_stage=[
             CentreStageCount(centre_id=c, stage=s, patients=n) for c, s, n in by_centre
         ],
@@ -163,7 +159,7 @@ def _administered_by_month(session: Session) -> list[CentreMonthCount]:
 def _confirmation(session: Session, platform: Platform) -> ConfirmationAggregate:
     """Orders awaiting confirmation now, overdue against their product's target, and the
     mean time to confirmation of those confirmed."""
-    at = now()
+    at = platform.clock.now()
     waiting = session.execute(
         select(tables.Order.product_id, tables.Order.placed_at).where(tables.Order.status == "requested")
     )

@@ -12,7 +12,7 @@ dummy hash, so the answer takes as long as for a real user.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import delete, func, select
@@ -39,7 +39,7 @@ def _dummy_hash() -> str:
 
 def login(session: Session, platform: Platform, body: LoginCreate, client: str) -> TokenPublic:
     """A token for the right password; refused after too many recent failures."""
-    at = datetime.now(UTC)
+    at = platform.clock.now()
     client = client[:64]
     _take_a_turn(session, platform, body.username, client, at)
     user = session.scalars(select(tables.User).where(tables.User.username == body.username)).first()
@@ -47,7 +47,7 @@ def login(session: Session, platform: Platform, body: LoginCreate, client: str) 
     stored_hash = user.password_hash if user is not None and live else _dummy_hash()
     if not verify_password(stored_hash, body.password) or user is None or not live:
         role = user.role if user is not None else "unknown"
-        audit.record_login(session, body.username, role, "login_failed", client, WRONG)
+        audit.record_login(session, body.username, role, "login_failed", client, WRONG, at=at)
         session.commit()
         raise Unauthenticated(WRONG)
     # this client's failures are forgiven (its own turn among them); other clients' still count
@@ -57,7 +57,7 @@ def login(session: Session, platform: Platform, body: LoginCreate, client: str) 
     session.add(
         tables.Token(token_hash=stored, user_id=user.id, created_at=at, expires_at=expires, revoked=False)
     )
-    audit.record_login(session, user.username, user.role, "login", client)
+    audit.record_login(session, user.username, user.role, "login", client, at=at)
     session.commit()
     return TokenPublic(access_token=token, expires_at=expires, role=user.role, centre_id=user.centre_id)
 
@@ -84,7 +84,8 @@ def _take_a_turn(session: Session, platform: Platform, username: str, client: st
         session.commit()
         return
     session.rollback()  # a refused attempt is not counted: the window ends on time
-    audit.record_login(session, username, "unknown", "login_refused", client, "too many failed logins")
+    refused = "too many failed logins"
+    audit.record_login(session, username, "unknown", "login_refused", client, refused, at=at)
     session.commit()
     if from_client > settings.login_attempts:
         raise TooManyAttempts(
@@ -97,9 +98,9 @@ def _take_a_turn(session: Session, platform: Platform, username: str, client: st
     )
 
 
-def logout(session: Session, who: Principal, token: str) -> None:
+def logout(session: Session, platform: Platform, who: Principal, token: str) -> None:
     row = session.get(tables.Token, token_hash(token))
     if row is not None and row.user_id == who.user_id:
         row.revoked = True
-        audit.record(session, who, "logout", "user", who.username)
+        audit.record(session, who, "logout", "user", who.username, at=platform.clock.now())
         session.commit()

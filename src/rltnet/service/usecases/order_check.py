@@ -53,7 +53,7 @@ def check(
     patient = visible(session, who, patient_id)
     product = platform.catalogue.therapy(patient.product_id)
     pathway = pathways.load(session, patient, platform.catalogue)
-    at = orders.now()
+    at = platform.clock.now()
     earliest, latest = orders.cycle_window(platform, pathway, product, at)
     preferred = preferred_at or earliest
     probe = DoseOrder(

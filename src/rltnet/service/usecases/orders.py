@@ -9,7 +9,7 @@ product's confirmation target (24 h).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -50,10 +50,6 @@ _STEPS = {
     "miss": Move.MISS,
 }
 _SHIPMENT_STATUS = {"ship": "in transit", "deliver": "delivered", "miss": "missed"}
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def cycle_window(
@@ -103,7 +99,7 @@ def public(
     session: Session, row: tables.Order, platform: Platform, at: datetime | None = None
 ) -> OrderPublic:
     """The order as its readers see it, with its placement read."""
-    return public_with(row, platform, at or now(), placement_of(session, row.id))
+    return public_with(row, platform, at or platform.clock.now(), placement_of(session, row.id))
 
 
 def public_with(
@@ -211,10 +207,11 @@ def listing(
     if product_id:
         query = query.where(tables.Order.product_id == product_id)
     if overdue is not None:
+        now = platform.clock.now()
         late = or_(
             *(
                 (tables.Order.product_id == product.product_id)
-                & (tables.Order.placed_at < now() - confirmation_target(product))
+                & (tables.Order.placed_at < now - confirmation_target(product))
                 for product in platform.catalogue.therapies.values()
             )
         )
@@ -224,7 +221,7 @@ def listing(
     rows = session.scalars(
         query.order_by(tables.Order.placed_at, tables.Order.id).limit(limit).offset(offset)
     )
-    at = now()
+    at = platform.clock.now()
     return Page(
         items=[public(session, r, platform, at) for r in rows], total=total, limit=limit, offset=offset
     )
@@ -265,10 +262,12 @@ def confirm(session: Session, platform: Platform, who: Principal, order_id: str)
     if row.status != "requested":
         raise Conflict(f"order {order_id} is {row.status}; only a requested order can be confirmed")
     before = audit.snapshot(row)
-    at = now()
+    at = platform.clock.now()
     _advance(session, platform, who, row, PathwayEvent(Move.CONFIRM, at, who.username))
     row.status, row.confirmed_at = "confirmed", at
-    audit.record(session, who, "confirm", "order", order_id, before, audit.snapshot(row))
+    audit.record(
+        session, who, "confirm", "order", order_id, before, audit.snapshot(row), at=platform.clock.now()
+    )
     session.commit()
     return public(session, row, platform)
 
@@ -280,7 +279,7 @@ def adjust(
     Not once its batch has started."""
     row = _centre_order(session, who, order_id)
     dose = session.get(tables.Dose, order_id)
-    at = now()
+    at = platform.clock.now()
     if dose is not None and dose.calibration_at <= at:
         raise Conflict(f"the dose of order {order_id} is already in production; it cannot be moved")
     if not row.earliest_at <= body.preferred_at <= row.latest_at:
@@ -295,7 +294,9 @@ def adjust(
     order = domain_order(row)
     placed = platform.placer.place(session, order, at)
     row.plan_note = placed if isinstance(placed, str) else None
-    audit.record(session, who, "adjust", "order", order_id, before, audit.snapshot(row))
+    audit.record(
+        session, who, "adjust", "order", order_id, before, audit.snapshot(row), at=platform.clock.now()
+    )
     session.commit()
     return public(session, row, platform)
 
@@ -309,14 +310,16 @@ def cancel(
         raise Conflict(f"order {order_id} is {row.status}; it cannot be cancelled")
     product = platform.catalogue.therapy(row.product_id)
     dose = session.get(tables.Dose, order_id)
-    at = now()
+    at = platform.clock.now()
     fee = product.ordering.cancellation_fee(at, dose.calibration_at) if dose is not None else None
     before = audit.snapshot(row)
     _advance(session, platform, who, row, PathwayEvent(Move.CANCEL_ORDER, at, who.username, body.reason))
     platform.placer.release(session, order_id, row.prescribed_bq)
     row.status, row.cancelled_at, row.cancellation_fee = "cancelled", at, fee
     row.proposed_at, row.proposal_note = None, None
-    audit.record(session, who, "cancel", "order", order_id, before, audit.snapshot(row))
+    audit.record(
+        session, who, "cancel", "order", order_id, before, audit.snapshot(row), at=platform.clock.now()
+    )
     session.commit()
     if fee is None:
         consequence = (
@@ -352,14 +355,16 @@ def progress(
         platform,
         who,
         row,
-        PathwayEvent(_STEPS[body.step], body.at or now(), who.username, body.reason),
+        PathwayEvent(_STEPS[body.step], body.at or platform.clock.now(), who.username, body.reason),
     )
     shipment = session.get(tables.Shipment, order_id)
     if shipment is not None and body.step in _SHIPMENT_STATUS:
         shipment.status = _SHIPMENT_STATUS[body.step]
     if body.step in ("fail_qc", "miss"):
         row.status = "failed" if body.step == "fail_qc" else "missed"
-    audit.record(session, who, body.step, "order", order_id, before, audit.snapshot(row))
+    audit.record(
+        session, who, body.step, "order", order_id, before, audit.snapshot(row), at=platform.clock.now()
+    )
     session.commit()
     return public(session, row, platform)
 
@@ -394,9 +399,11 @@ def administer(
         session, patient, pathway, PathwayEvent(Move.ADMINISTER, body.at, who.username, dose=dose)
     )
     row.status = "administered"
-    audit.record(session, who, "administer", "order", row.id, before, audit.snapshot(row))
+    audit.record(
+        session, who, "administer", "order", row.id, before, audit.snapshot(row), at=platform.clock.now()
+    )
     session.commit()
-    return patient_public(patient)
+    return patient_public(patient, platform.clock.now())
 
 
 def domain_order(row: tables.Order) -> DoseOrder:
@@ -427,5 +434,5 @@ def of_patient(session: Session, platform: Platform, who: Principal, patient_id:
         .where(tables.Order.patient_id == patient_id)
         .order_by(tables.Order.placed_at, tables.Order.id)
     )
-    at = now()
+    at = platform.clock.now()
     return [public(session, row, platform, at) for row in rows]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,10 +37,6 @@ from rltnet.service.security import CENTRE_ROLES, Matcher, Principal, Role
 from rltnet.store import tables
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def visible(session: Session, who: Principal, patient_id: str) -> tables.Patient:
     """The patient if the caller may see them; otherwise `NotFound` (not told apart)."""
     patient = session.get(tables.Patient, patient_id)
@@ -49,8 +45,13 @@ def visible(session: Session, who: Principal, patient_id: str) -> tables.Patient
     return patient
 
 
-def public(patient: tables.Patient, at: datetime | None = None) -> PatientPublic:
-    at = at or now()
+def get(session: Session, platform: Platform, who: Principal, patient_id: str) -> PatientPublic:
+    """The patient, if the caller may see them, as of the service clock's now."""
+    return public(visible(session, who, patient_id), platform.clock.now())
+
+
+def public(patient: tables.Patient, at: datetime) -> PatientPublic:
+    """The patient as their readers see them, waiting since their stage began until `at`."""
     return PatientPublic(
         id=patient.id,
         centre_id=patient.centre_id,
@@ -110,9 +111,9 @@ def submit_referral(
     if idempotency_key is not None:
         taken = _referred_under(session, idempotency_key)
         if taken is not None:
-            return _replayed(who, taken, digest), False
+            return _replayed(who, taken, digest, platform.clock.now()), False
     _refuse_duplicate(session, centre.centre_id, centre.name, number_key)
-    at = body.referred_at or now()
+    at = body.referred_at or platform.clock.now()
     patient_id = "P-" + secrets.token_hex(5).upper()
     pathway = PatientPathway(patient_id, product)
     patient = tables.Patient(
@@ -138,7 +139,7 @@ def submit_referral(
         session.rollback()
         taken = _referred_under(session, idempotency_key) if idempotency_key else None
         if taken is not None:
-            return _replayed(who, taken, digest), False
+            return _replayed(who, taken, digest, platform.clock.now()), False
         _refuse_duplicate(session, centre.centre_id, centre.name, number_key)
         raise
     pathways.record(session, patient, pathway, PathwayEvent(Move.REFER, at, who.username, body.reason))
@@ -148,10 +149,16 @@ def submit_referral(
         )
     )
     audit.record(
-        session, who, "refer", "patient", patient_id, after=audit.snapshot(patient, leave_out=_MATCH_KEYS)
+        session,
+        who,
+        "refer",
+        "patient",
+        patient_id,
+        after=audit.snapshot(patient, leave_out=_MATCH_KEYS),
+        at=platform.clock.now(),
     )
     session.commit()
-    return public(patient), True
+    return public(patient, platform.clock.now()), True
 
 
 _MATCH_KEYS = frozenset({"referral_key", "referral_digest", "hospital_number_key"})
@@ -163,14 +170,14 @@ def _referred_under(session: Session, idempotency_key: str) -> tables.Patient | 
     ).first()
 
 
-def _replayed(who: Principal, patient: tables.Patient, digest: str) -> PatientPublic:
+def _replayed(who: Principal, patient: tables.Patient, digest: str, at: datetime) -> PatientPublic:
     if patient.referral_digest != digest:
         raise Conflict(
             "this Idempotency-Key was used for a different referral; use a new key for a new referral"
         )
     if not who.sees_identity(patient.centre_id):
         raise NotFound("patient", patient.id)
-    return public(patient)
+    return public(patient, at)
 
 
 def _refuse_duplicate(session: Session, centre_id: str, centre_name: str, number_key: str) -> None:
@@ -185,6 +192,7 @@ def _refuse_duplicate(session: Session, centre_id: str, centre_name: str, number
 
 def listing(
     session: Session,
+    platform: Platform,
     who: Principal,
     *,
     centre_id: str | None,
@@ -209,7 +217,7 @@ def listing(
     rows = session.scalars(
         query.order_by(tables.Patient.stage_since, tables.Patient.id).limit(limit).offset(offset)
     )
-    at = now()
+    at = platform.clock.now()
     return Page(items=[public(p, at) for p in rows], total=total, limit=limit, offset=offset)
 
 
@@ -255,9 +263,11 @@ def _move(
     before = audit.snapshot(patient)
     pathway = pathways.load(session, patient, platform.catalogue)
     pathways.record(session, patient, pathway, build(pathway))
-    audit.record(session, who, action, "patient", patient_id, before, audit.snapshot(patient))
+    audit.record(
+        session, who, action, "patient", patient_id, before, audit.snapshot(patient), at=platform.clock.now()
+    )
     session.commit()
-    return public(patient)
+    return public(patient, platform.clock.now())
 
 
 def request_imaging(
@@ -272,7 +282,7 @@ def request_imaging(
                 f"{', '.join(pathway.product.eligibility.imaging_agents) or 'none (no imaging needed)'}"
             )
         reason = body.reason or f"{agent.brand} PET requested"
-        return PathwayEvent(Move.REQUEST_IMAGING, body.at or now(), who.username, reason)
+        return PathwayEvent(Move.REQUEST_IMAGING, body.at or platform.clock.now(), who.username, reason)
 
     return _move(session, platform, who, patient_id, (Role.COORDINATOR,), build, "request_imaging")
 
@@ -289,7 +299,7 @@ def record_imaging(
     session: Session, platform: Platform, who: Principal, patient_id: str, body: ImagingResultCreate
 ) -> PatientPublic:
     def build(_: PatientPathway) -> PathwayEvent:
-        return PathwayEvent(_RESULT[body.result], body.at or now(), who.username, body.reason)
+        return PathwayEvent(_RESULT[body.result], body.at or platform.clock.now(), who.username, body.reason)
 
     return _move(
         session, platform, who, patient_id, (Role.COORDINATOR, Role.PHYSICIAN), build, "record_imaging"
@@ -300,7 +310,9 @@ def decide(
     session: Session, platform: Platform, who: Principal, patient_id: str, body: MdtDecisionCreate
 ) -> PatientPublic:
     def build(_: PatientPathway) -> PathwayEvent:
-        return PathwayEvent(_DECISION[body.decision], body.at or now(), who.username, body.reason)
+        return PathwayEvent(
+            _DECISION[body.decision], body.at or platform.clock.now(), who.username, body.reason
+        )
 
     return _move(session, platform, who, patient_id, (Role.PHYSICIAN,), build, "mdt_decision")
 
@@ -314,7 +326,7 @@ def follow_up(
     patient = visible(session, who, patient_id)
     if who.centre_id != patient.centre_id:
         raise NotFound("patient", patient_id)
-    at = body.at or now()
+    at = body.at or platform.clock.now()
     session.add(
         tables.FollowUp(patient_id=patient_id, cycle=patient.cycle, at=at, kind=body.kind, data=body.data)
     )
@@ -324,10 +336,16 @@ def follow_up(
             session, patient, pathway, PathwayEvent(Move.START_FOLLOW_UP, at, who.username, body.kind)
         )
     audit.record(
-        session, who, "follow_up", "patient", patient_id, after={"kind": body.kind, "data": body.data}
+        session,
+        who,
+        "follow_up",
+        "patient",
+        patient_id,
+        after={"kind": body.kind, "data": body.data},
+        at=platform.clock.now(),
     )
     session.commit()
-    return public(patient)
+    return public(patient, platform.clock.now())
 
 
 def discontinue(
@@ -336,7 +354,7 @@ def discontinue(
     def build(_: PatientPathway) -> PathwayEvent:
         reason = DiscontinuationReason(body.reason)
         return PathwayEvent(
-            Move.DISCONTINUE, body.at or now(), who.username, body.note, discontinuation=reason
+            Move.DISCONTINUE, body.at or platform.clock.now(), who.username, body.note, discontinuation=reason
         )
 
     return _move(session, platform, who, patient_id, (Role.PHYSICIAN,), build, "discontinue")
@@ -344,6 +362,6 @@ def discontinue(
 
 def complete(session: Session, platform: Platform, who: Principal, patient_id: str) -> PatientPublic:
     def build(_: PatientPathway) -> PathwayEvent:
-        return PathwayEvent(Move.COMPLETE, now(), who.username, "all cycles given")
+        return PathwayEvent(Move.COMPLETE, platform.clock.now(), who.username, "all cycles given")
 
     return _move(session, platform, who, patient_id, (Role.PHYSICIAN, Role.COORDINATOR), build, "complete")

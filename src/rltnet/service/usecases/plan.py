@@ -11,7 +11,7 @@ disruptions are stored and apply to every later plan.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select, text, update
@@ -148,7 +148,7 @@ def view(session: Session, platform: Platform, who: Principal, centre_id: str | 
 
 def optimise(session: Session, platform: Platform, who: Principal, *, commit: bool) -> ReplanPublic:
     """Re-run the exact planner over the open orders; show (and with `commit`, apply) the changes."""
-    return _replan(session, platform, who, [], datetime.now(UTC), commit=commit, action="optimise")
+    return _replan(session, platform, who, [], platform.clock.now(), commit=commit, action="optimise")
 
 
 def declare(
@@ -169,7 +169,7 @@ def declare(
             )
         _check_names(platform.network, event)
     return _replan(
-        session, platform, who, events, now or datetime.now(UTC), commit=commit, action="disruption"
+        session, platform, who, events, now or platform.clock.now(), commit=commit, action="disruption"
     )
 
 
@@ -233,8 +233,9 @@ def _replan(
             "plan",
             now.isoformat(),
             after={"events": events_json(events), "changes": len(changes)},
+            at=platform.clock.now(),
         )
-        audit.record_many(session, _changes_audited(who, action, old, result))
+        audit.record_many(session, _changes_audited(who, action, old, result, platform.clock.now()))
         session.commit()
     report = result.plan.report
     solver = (
@@ -247,7 +248,9 @@ def _replan(
     return ReplanPublic(committed=commit, events=events_json(events), changes=changes, solver=solver)
 
 
-def _changes_audited(who: Principal, action: str, old: Plan, result: Replan) -> list[dict[str, Any]]:
+def _changes_audited(
+    who: Principal, action: str, old: Plan, result: Replan, at: datetime
+) -> list[dict[str, Any]]:
     """One audit entry per order the re-plan changed: its placement before and after, and why."""
     before = {p.order.order_id: p for p in old.placements}
     after = {p.order.order_id: p for p in result.plan.placements}
@@ -260,6 +263,7 @@ def _changes_audited(who: Principal, action: str, old: Plan, result: Replan) -> 
             before=_placement_audited(before.get(change.order_id)),
             after=(_placement_audited(after.get(change.order_id)) or {})
             | {"change": change.kind, "reason": change.reason},
+            at=at,
         )
         for change in result.changes
     ]

@@ -10,7 +10,7 @@ time: a new one replaces the last.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -35,11 +35,13 @@ def propose(
     if who.role is not Role.MANUFACTURER:
         raise Forbidden("another date is proposed by the manufacturer; a centre adjusts its own order")
     row = _open_order(session, who, order_id)
-    _check_movable(session, row)
-    _check_time(row, body.proposed_at)
+    _check_movable(session, row, platform.clock.now())
+    _check_time(row, body.proposed_at, platform.clock.now())
     before = audit.snapshot(row)
     row.proposed_at, row.proposal_note = body.proposed_at, body.note or None
-    audit.record(session, who, "propose", "order", order_id, before, audit.snapshot(row))
+    audit.record(
+        session, who, "propose", "order", order_id, before, audit.snapshot(row), at=platform.clock.now()
+    )
     answer = orders.public(session, row, platform)
     session.commit()
     return answer
@@ -59,11 +61,20 @@ def accept(session: Session, platform: Platform, who: Principal, order_id: str) 
         raise Conflict(
             f"order {order_id} has no proposed date to accept; adjust the order to change its time"
         )
-    _check_movable(session, row)
-    _check_time(row, proposed)
+    _check_movable(session, row, platform.clock.now())
+    _check_time(row, proposed, platform.clock.now())
     before = audit.snapshot(row)
     row.proposed_at, row.proposal_note = None, None
-    audit.record(session, who, "accept_proposal", "order", order_id, before, audit.snapshot(row))
+    audit.record(
+        session,
+        who,
+        "accept_proposal",
+        "order",
+        order_id,
+        before,
+        audit.snapshot(row),
+        at=platform.clock.now(),
+    )
     return orders.adjust(session, platform, who, order_id, OrderAdjust(preferred_at=proposed))
 
 
@@ -80,21 +91,21 @@ def _open_order(session: Session, who: Principal, order_id: str) -> tables.Order
     return row
 
 
-def _check_movable(session: Session, row: tables.Order) -> None:
+def _check_movable(session: Session, row: tables.Order, now: datetime) -> None:
     """Not once its dose is being made: production recorded, or its batch's start passed."""
     patient = session.get(tables.Patient, row.patient_id)
     dose = session.get(tables.Dose, row.id)
-    started = dose is not None and dose.calibration_at <= datetime.now(UTC)
+    started = dose is not None and dose.calibration_at <= now
     if started or (patient is not None and patient.stage not in (Stage.ORDERED, Stage.CONFIRMED)):
         raise Conflict(f"the dose of order {row.id} is already in production; it cannot be moved")
 
 
-def _check_time(row: tables.Order, at: datetime) -> None:
+def _check_time(row: tables.Order, at: datetime, now: datetime) -> None:
     """Inside the order's window (the label's interval for the cycle), and not already past."""
     if not row.earliest_at <= at <= row.latest_at:
         raise InvalidInput(
             f"the proposed time {format_instant(at)} is outside the window of order {row.id}: "
             f"{format_instant(row.earliest_at)} to {format_instant(row.latest_at)}; propose a time inside it"
         )
-    if at <= datetime.now(UTC):
+    if at <= now:
         raise InvalidInput(f"the proposed time {format_instant(at)} has passed; propose a later time")

@@ -6,7 +6,7 @@ file, written to the database at start (`store.sync`).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,9 +20,9 @@ from rltnet.store import tables
 EXPIRING_SOON = timedelta(days=90)  # a licence this close to its expiry (or past it) needs renewing
 
 
-def today() -> date:
-    """Today's date in UTC (licences expire on dates)."""
-    return datetime.now(UTC).date()
+def today(platform: Platform) -> date:
+    """Today's date in UTC on the service clock (licences expire on dates)."""
+    return platform.clock.now().date()
 
 
 def centres(
@@ -76,6 +76,7 @@ def _centre(row: tables.Centre) -> CentrePublic:
 
 def staff(
     session: Session,
+    platform: Platform,
     who: Principal,
     *,
     centre_id: str | None,
@@ -92,13 +93,13 @@ def staff(
     if role:
         query = query.where(tables.StaffMember.role == role)
     if licence_expiring_within_days is not None:
-        horizon = today() + timedelta(days=licence_expiring_within_days)
+        horizon = today(platform) + timedelta(days=licence_expiring_within_days)
         query = query.where(tables.StaffMember.first_licence_expiry <= horizon)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(tables.StaffMember.centre_id, tables.StaffMember.id).limit(limit).offset(offset)
     )
-    on = today()
+    on = today(platform)
     return Page(items=[_member(r, on) for r in rows], total=total, limit=limit, offset=offset)
 
 

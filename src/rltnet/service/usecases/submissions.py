@@ -37,7 +37,6 @@ from rltnet.service.schemas import OrderCreate, OrderPublic
 from rltnet.service.security import Principal, Role
 from rltnet.service.usecases.orders import (
     cycle_window,
-    now,
     placed_public,
     prescription,
     public,
@@ -120,7 +119,7 @@ def _submit_many(
     session: Session, platform: Platform, submissions: Sequence[Submission]
 ) -> list[Submitted | RltnetError]:
     _check_distinct(submissions)
-    at = now()
+    at = platform.clock.now()
     outcomes: list[Submitted | RltnetError | None] = [None] * len(submissions)
     # one at a time per patient: a resent request waits here for the first to commit, then
     # finds its key taken (PostgreSQL; on SQLite every write transaction is serial)
@@ -260,7 +259,7 @@ def _write(
         product = platform.catalogue.therapy(draft.order.product_id)
         values = draft.values | {"plan_note": placement if isinstance(placement, str) else None}
         entries.append(
-            audit.entry(draft.who, "order", "order", draft.order.order_id, after=audit.as_json(values))
+            audit.entry(draft.who, "order", "order", draft.order.order_id, after=audit.as_json(values), at=at)
         )
         in_hand = None if isinstance(placement, str) else placed_public(placement, product)
         outcomes[draft.index] = (public_with(tables.Order(**values), platform, at, in_hand), True)

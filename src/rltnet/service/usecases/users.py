@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,7 +31,7 @@ def add_user(session: Session, platform: Platform, body: UserCreate) -> tables.U
         role=role.value,
         centre_id=body.centre_id,
         active=True,
-        created_at=datetime.now(UTC),
+        created_at=platform.clock.now(),
     )
     session.add(user)
     try:
@@ -55,6 +53,7 @@ def create(session: Session, platform: Platform, who: Principal, body: UserCreat
         "user",
         str(user.id),
         after=audit.snapshot(user, leave_out=frozenset({"password_hash"})),
+        at=platform.clock.now(),
     )
     session.commit()
     return public(user)
@@ -90,7 +89,7 @@ def set_password(session: Session, user: tables.User, password: str) -> int:
     return int(getattr(ended, "rowcount", 0) or 0)
 
 
-def change_own_password(session: Session, who: Principal, body: PasswordChange) -> None:
+def change_own_password(session: Session, platform: Platform, who: Principal, body: PasswordChange) -> None:
     """The caller changes their password, proving the current one; all their logins end."""
     user = session.get(tables.User, who.user_id)
     if user is None or not verify_password(user.password_hash, body.current_password):
@@ -98,5 +97,6 @@ def change_own_password(session: Session, who: Principal, body: PasswordChange) 
     if body.new_password == body.current_password:
         raise InvalidInput("the new password is the current one; choose a different password")
     ended = set_password(session, user, body.new_password)
-    audit.record(session, who, "change_password", "user", str(user.id), after={"logins_ended": ended})
+    logins = {"logins_ended": ended}
+    audit.record(session, who, "change_password", "user", str(user.id), after=logins, at=platform.clock.now())
     session.commit()

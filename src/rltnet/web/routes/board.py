@@ -30,7 +30,7 @@ def board(
     platform: PlatformDep,
 ) -> Response:
     listed = patients.listing(
-        session, who, centre_id=None, stage=None, product_id=None, limit=BOARD_LIMIT, offset=0
+        session, platform, who, centre_id=None, stage=None, product_id=None, limit=BOARD_LIMIT, offset=0
     )
     by_stage: dict[str, list[PatientPublic]] = defaultdict(list)
     for patient in sorted(listed.items, key=lambda p: -p.waiting_hours):

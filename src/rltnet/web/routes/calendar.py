@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -69,11 +69,12 @@ def calendar(
     centre = platform.network.centres.get(who.centre_id or "")
     if centre is None:
         raise NotFound("centre of your account", str(who.centre_id))
-    today = centre.calendar.local_date(datetime.now(UTC))
+    today = centre.calendar.local_date(platform.clock.now())
     monday = _monday(week, today)
     days = [monday + timedelta(days=i) for i in range(7)]
     staff = reference.staff(
         session,
+        platform,
         who,
         centre_id=centre.centre_id,
         role=None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -107,7 +106,7 @@ def _console(
     changes = result.changes if result else []
     touched = supply.touched(session, who, [c.order_id for c in changes])
     declared = plan.disruptions(session, who, DECLARED_SHOWN, 0)
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = platform.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     network = platform.network
     zone = render.zone_of(platform, who.centre_id)
     return render.page(

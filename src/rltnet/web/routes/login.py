@@ -99,8 +99,8 @@ def _refused(
 
 
 @router.post("/logout")
-def logout(request: Request, who: Poster, session: DbSession) -> Response:
-    auth.logout(session, who, request.cookies.get(COOKIE, ""))
+def logout(request: Request, who: Poster, session: DbSession, platform: PlatformDep) -> Response:
+    auth.logout(session, platform, who, request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -7,7 +7,7 @@ coordinator on the order's page (`proposal.html`, posting to this module).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -57,7 +57,7 @@ def queue(
         limit=QUEUE_PAGE,
         offset=offset,
     )
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = platform.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     return render.page(
         request,
         platform,

@@ -87,7 +87,7 @@ def order_form(
     platelets_per_mm3: str = "",
 ) -> Response:
     """The form; with `?preferred_at=` (local time) it shows that time's check, as the script would."""
-    patient = patients.public(patients.visible(session, who, patient_id))
+    patient = patients.get(session, platform, who, patient_id)
     product = platform.catalogue.therapy(patient.product_id)
     zone = render.zone_of(platform, patient.centre_id)
     checked, problem = _checked(
@@ -296,10 +296,10 @@ def journey(
     platform: PlatformDep,
 ) -> Response:
     order = orders.get(session, platform, who, order_id)
-    patient = patients.public(patients.visible(session, who, order.patient_id))
+    patient = patients.get(session, platform, who, order.patient_id)
     product = platform.catalogue.therapy(order.product_id)
     zone = render.zone_of(platform, order.centre_id)
-    at = orders.now()
+    at = platform.clock.now()
     chart = _chart(order, product, at)
     return render.page(
         request,

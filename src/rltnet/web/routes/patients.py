@@ -238,7 +238,7 @@ def timeline(
     session: DbSession,
     platform: PlatformDep,
 ) -> Response:
-    patient = patients.public(patients.visible(session, who, patient_id))
+    patient = patients.get(session, platform, who, patient_id)
     product = platform.catalogue.therapy(patient.product_id)
     identity = _identity(session, platform, who, patient)
     events = patients.events(session, who, patient_id)
