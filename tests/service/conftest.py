@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -89,15 +90,23 @@ def clinic(client: TestClient, auth: dict[str, Headers]) -> Clinic:
     return Clinic(client, auth)
 
 
-@pytest.fixture
-def clocked(settings: Settings, platform: Platform) -> Iterator[Clinic]:
-    """A clinic on the same database whose service runs on a clock of its own, standing where the
-    shared one stands until the test advances it (`Clinic.advance`): time passes for this test
-    alone, and no event is written dated ahead of its service's clock."""
-    own = Platform.start(settings, SettableClock(platform.clock.now()))
-    client = TestClient(create_app(settings, own))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def clocked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
+    """A clinic on a service of the test module's own: a fresh database, and a clock that stands
+    at the moment it starts until a test advances it (`Clinic.advance`). Time passes for these
+    tests alone, and no event is written dated ahead of the service's clock."""
+    made = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('clocked') / 'rltnet.sqlite'}"
+    else:
+        made = _postgres_database()
+        url = next(made)
+    own = start_with_users(Settings(database_url=url, network="england"), SettableClock(datetime.now(UTC)))
+    client = TestClient(create_app(own.settings, own))
     yield Clinic(client, bearer_headers(client))
     own.close()
+    if made is not None:
+        next(made, None)  # drops the database
 
 
 MakeClient = Callable[[], TestClient]

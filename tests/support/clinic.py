@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from rltnet.domain.clock import SettableClock
+from rltnet.domain.clock import Clock, SettableClock
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     ImagingRequestCreate,
@@ -43,11 +43,10 @@ def hospital_number() -> str:
     return f"H-{secrets.token_hex(6).upper()}"
 
 
-def start_with_users(settings: Settings, clock: SettableClock | None = None) -> Platform:
+def start_with_users(settings: Settings, clock: Clock | None = None) -> Platform:
     """The service's platform on `settings`, with every user of `USERS` (password `PASSWORD`),
-    on `clock`: by default a clock that stands at the moment it starts until a test moves it
-    (`Clinic.advance`)."""
-    platform = Platform.start(settings, clock or SettableClock(datetime.now(UTC)))
+    on `clock` (the system's by default; a `SettableClock` for tests that let time pass)."""
+    platform = Platform.start(settings, clock)
     with platform.sessions() as session:
         for username, (role, centre) in USERS.items():
             body = {"username": username, "password": PASSWORD, "role": role, "centre_id": centre}
