@@ -8,8 +8,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from clinic import PASSWORD, Clinic, Headers
 from fastapi.testclient import TestClient
+
+from rltnet.domain import disclosure
 
 NOT_ADMINS = ("coord-leeds", "doc-leeds", "coord-london", "maker", "analyst")
 PLUVICTO = "lu177-vipivotide-tetraxetan"
@@ -147,6 +150,15 @@ def counts(aggregates: dict[str, Any]) -> dict[str, Counter[tuple[str, ...]]]:
     }
 
 
+@pytest.fixture
+def every_count_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counts themselves, with the small-number rule set to hide none: these tests follow
+    single patients through the counts (the rule's own tests: unit/test_disclosure.py and
+    test_privacy_of_notes.py)."""
+    monkeypatch.setattr(disclosure, "THRESHOLD", 1)
+
+
+@pytest.mark.usefixtures("every_count_shown")
 def test_aggregates_count_what_the_clinic_did_and_name_no_patient_or_order(clinic: Clinic) -> None:
     before = clinic.call("GET", "/aggregates", "analyst")
     referred = clinic.refer("london", "Lutathera")
@@ -169,6 +181,7 @@ def test_aggregates_count_what_the_clinic_did_and_name_no_patient_or_order(clini
     assert "patient_id" not in text and "order_id" not in text
 
 
+@pytest.mark.usefixtures("every_count_shown")
 def test_an_order_waiting_past_its_target_counts_as_overdue(clocked: Clinic) -> None:
     clinic = clocked
     order = clinic.order(clinic.approve("leeds", "Pluvicto"))
@@ -185,6 +198,7 @@ def test_an_order_waiting_past_its_target_counts_as_overdue(clocked: Clinic) -> 
     assert confirmed["mean_hours_to_confirmation"] is not None
 
 
+@pytest.mark.usefixtures("every_count_shown")
 def test_a_dose_given_is_counted_in_its_centres_month(clinic: Clinic) -> None:
     order = clinic.order(clinic.approve("leeds", "Pluvicto"))
     before = counts(clinic.call("GET", "/aggregates", "analyst"))

@@ -19,6 +19,7 @@ from rltnet.domain.dose import Dose
 from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, PatientPathway, Stage
 from rltnet.domain.products import Catalogue
 from rltnet.domain.units import Activity
+from rltnet.service import notes
 from rltnet.store import tables
 from rltnet.store.bulk import insert_rows
 
@@ -179,7 +180,9 @@ def record(session: Session, patient: tables.Patient, pathway: PatientPathway, e
     before = pathway.stage if pathway.state is not None else None
     state = pathway.record(event)  # raises PathwayError, leaving the pathway unchanged
     patient.events += 1
-    session.add(tables.PathwayEventRow(**event_values(patient.id, patient.events, event)))
+    values = event_values(patient.id, patient.events, event)
+    values["reason"] = notes.seal(session, event.reason)
+    session.add(tables.PathwayEventRow(**values))
     if state.stage != before:
         patient.stage_since = event.at
     patient.stage = state.stage.value
@@ -238,5 +241,7 @@ class Moves:
 
     def write(self, session: Session) -> None:
         if self.events:
+            for row in self.events:  # the notes sealed as they are written
+                row["reason"] = notes.seal(session, row["reason"])
             insert_rows(session, EVENTS, self.events)
             session.execute(_PATIENT_MOVED, list(self._patients.values()))

@@ -18,6 +18,7 @@ from rltnet.domain.network import Network
 from rltnet.domain.products import Catalogue
 from rltnet.files.catalogue_file import default_catalogue
 from rltnet.files.network_file import load_network, network_path
+from rltnet.service import notes
 from rltnet.service.placement import Placer
 from rltnet.service.security import Sealer
 from rltnet.service.settings import Settings
@@ -41,6 +42,8 @@ class Platform:
 
     def __post_init__(self) -> None:
         self.reads = db.sessions(db.reading(self.engine))
+        for made in (self.sessions, self.reads):  # where event notes are sealed and opened
+            made.configure(info={notes.SEALER: self.sealer})
 
     @classmethod
     def start(cls, settings: Settings, clock: Clock | None = None) -> Platform:

@@ -542,33 +542,40 @@ class AuditPublic(BaseModel):
     after: dict[str, Any] | None
 
 
+HIDDEN = "null where the small-number rule hides it (see `suppression`)"
+
+
 class CentreStageCount(BaseModel):
     centre_id: str
     stage: str
-    patients: int
+    patients: int | None = Field(description=HIDDEN)
 
 
 class ProductStageCount(BaseModel):
     product_id: str
     stage: str
-    patients: int
+    patients: int | None = Field(description=HIDDEN)
 
 
 class StatusCount(BaseModel):
     status: str
-    orders: int
+    orders: int | None = Field(description=HIDDEN)
 
 
 class CentreMonthCount(BaseModel):
     centre_id: str
     month: str = Field(description="calendar month of the administration, UTC, as YYYY-MM")
-    doses: int
+    doses: int | None = Field(description=HIDDEN)
 
 
 class ConfirmationAggregate(BaseModel):
-    awaiting: int = Field(description="orders awaiting the manufacturer's confirmation now")
-    mean_waiting_hours: float | None = Field(description="their mean wait so far, hours; None if none wait")
-    overdue: int = Field(description="of those, waiting longer than the product's target (24 h)")
+    awaiting: int | None = Field(description="orders awaiting the manufacturer's confirmation now; " + HIDDEN)
+    mean_waiting_hours: float | None = Field(
+        description="their mean wait so far, hours; None if none wait, or too few to show"
+    )
+    overdue: int | None = Field(
+        description="of those, waiting longer than the product's target (24 h); " + HIDDEN
+    )
     mean_hours_to_confirmation: float | None = Field(
         description="mean hours from order to confirmation, over every order ever confirmed"
     )
@@ -578,6 +585,7 @@ class AggregatesPublic(BaseModel):
     """De-identified counts for the health system: no patient or order ids."""
 
     at: datetime
+    suppression: str = Field(description="the small-number rule applied to every count below")
     patients_by_centre_stage: list[CentreStageCount]
     patients_by_product_stage: list[ProductStageCount]
     orders_by_status: list[StatusCount]

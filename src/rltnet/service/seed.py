@@ -23,7 +23,7 @@ from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, Pat
 from rltnet.domain.products import TherapyProduct
 from rltnet.domain.units import after
 from rltnet.planning.plan import Placement
-from rltnet.service import pathways
+from rltnet.service import notes, pathways
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import UserCreate
 from rltnet.service.security import new_password
@@ -141,7 +141,7 @@ def _add_patient(
                 move=event.move.value,
                 at=event.at,
                 actor=event.actor,
-                reason=event.reason,
+                reason=notes.seal(session, event.reason),
                 data=pathways.event_data(event),
             )
         )

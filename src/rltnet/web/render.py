@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from rltnet.domain import disclosure
 from rltnet.domain.units import format_local
 from rltnet.service.platform import Platform
 from rltnet.service.security import Principal
@@ -70,8 +71,14 @@ def stage_label(stage: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def shown(count: int | None) -> str:
+    """A count of an aggregate, or '<5' where the small-number rule hides it."""
+    return f"<{disclosure.THRESHOLD}" if count is None else str(count)
+
+
 _env.filters["waited"] = waited
 _env.filters["stage"] = stage_label
+_env.filters["shown"] = shown
 
 
 def page(

@@ -111,9 +111,12 @@ def get_identity(
 
 
 @router.get("/{patient_id}/events", responses=ERRORS)
-def get_events(patient_id: PatientId, who: CurrentUser, session: DbSession) -> list[EventPublic]:
-    """The patient's timeline: every pathway event, oldest first."""
-    return patients.events(session, who, patient_id)
+def get_events(
+    patient_id: PatientId, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> list[EventPublic]:
+    """The patient's timeline: every pathway event, oldest first; the notes (`reason`) only for
+    the patient's own centre, whose read is recorded."""
+    return patients.events(session, platform, who, patient_id)
 
 
 @router.get("/{patient_id}/order-check", responses=ERRORS)

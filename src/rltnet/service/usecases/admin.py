@@ -7,6 +7,7 @@ statuses and months, with no patient or order id in them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from statistics import fmean
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from rltnet.domain import disclosure
 from rltnet.domain.pathway import Move
 from rltnet.service import audit
 from rltnet.service.errors import Forbidden
@@ -108,31 +110,45 @@ def aggregates(session: Session, platform: Platform, who: Principal) -> Aggregat
     if who.role not in (Role.ANALYST, Role.ADMIN):
         raise Forbidden("aggregates are for analysts and administrators")
     patient = tables.Patient
-    by_centre = session.execute(
-        select(patient.centre_id, patient.stage, func.count())
-        .group_by(patient.centre_id, patient.stage)
-        .order_by(patient.centre_id, patient.stage)
+    by_centre = _counted(
+        session.execute(
+            select(patient.centre_id, patient.stage, func.count())
+            .group_by(patient.centre_id, patient.stage)
+            .order_by(patient.centre_id, patient.stage)
+        )
     )
-    by_product = session.execute(
-        select(patient.product_id, patient.stage, func.count())
-        .group_by(patient.product_id, patient.stage)
-        .order_by(patient.product_id, patient.stage)
+    by_product = _counted(
+        session.execute(
+            select(patient.product_id, patient.stage, func.count())
+            .group_by(patient.product_id, patient.stage)
+            .order_by(patient.product_id, patient.stage)
+        )
     )
-    by_status = session.execute(
-        select(tables.Order.status, func.count()).group_by(tables.Order.status).order_by(tables.Order.status)
+    by_status = _counted(
+        session.execute(
+            select(tables.Order.status, func.count())
+            .group_by(tables.Order.status)
+            .order_by(tables.Order.status)
+        )
     )
     return AggregatesPublic(
         at=platform.clock.now(),
+        suppression=disclosure.RULE,
         patients_by_centre_stage=[
-            CentreStageCount(centre_id=c, stage=s, patients=n) for c, s, n in by_centre
+            CentreStageCount(centre_id=c, stage=s, patients=n) for (c, s), n in by_centre.items()
         ],
         patients_by_product_stage=[
-            ProductStageCount(product_id=p, stage=s, patients=n) for p, s, n in by_product
+            ProductStageCount(product_id=p, stage=s, patients=n) for (p, s), n in by_product.items()
         ],
-        orders_by_status=[StatusCount(status=s, orders=n) for s, n in by_status],
+        orders_by_status=[StatusCount(status=s, orders=n) for (s,), n in by_status.items()],
         administered_by_centre_month=_administered_by_month(session),
         confirmation=_confirmation(session, platform),
     )
+
+
+def _counted(rows: Iterable[Sequence[Any]]) -> dict[tuple[Any, ...], int | None]:
+    """A grouped count's rows (the groups, then the count) with the small-number rule applied."""
+    return disclosure.suppress({tuple(row[:-1]): int(row[-1]) for row in rows})
 
 
 def _month(session: Session, instant: InstrumentedAttribute[datetime]) -> ColumnElement[Any]:
@@ -153,7 +169,8 @@ def _administered_by_month(session: Session) -> list[CentreMonthCount]:
         .group_by(tables.Patient.centre_id, month)
         .order_by(tables.Patient.centre_id, month)
     )
-    return [CentreMonthCount(centre_id=c, month=str(m), doses=n) for c, m, n in rows]
+    counted = _counted(rows)
+    return [CentreMonthCount(centre_id=c, month=str(m), doses=n) for (c, m), n in counted.items()]
 
 
 def _confirmation(session: Session, platform: Platform) -> ConfirmationAggregate:
@@ -177,9 +194,11 @@ def _confirmation(session: Session, platform: Platform) -> ConfirmationAggregate
     else:
         seconds = (func.julianday(confirmed) - func.julianday(placed)) * 86400
     mean_seconds = session.scalar(select(func.avg(seconds)).where(confirmed.is_not(None)))
+    shown = disclosure.suppress({("awaiting",): len(hours), ("overdue",): overdue})
+    too_few = shown[("awaiting",)] is None  # a mean of one to four waits is close to each of them
     return ConfirmationAggregate(
-        awaiting=len(hours),
-        mean_waiting_hours=round(fmean(hours), 1) if hours else None,
-        overdue=overdue,
+        awaiting=shown[("awaiting",)],
+        mean_waiting_hours=round(fmean(hours), 1) if hours and not too_few else None,
+        overdue=shown[("overdue",)],
         mean_hours_to_confirmation=None if mean_seconds is None else round(float(mean_seconds) / 3600, 2),
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from rltnet.domain.errors import InvalidInput
 from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, PatientPathway, Stage
 from rltnet.domain.products import PerKgActivity
-from rltnet.service import audit, pathways
+from rltnet.service import audit, notes, pathways
 from rltnet.service.errors import Conflict, DuplicatePatient, Forbidden, NotFound
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
@@ -34,7 +34,7 @@ from rltnet.service.schemas import (
     PatientPublic,
 )
 from rltnet.service.security import CENTRE_ROLES, Matcher, Principal, Role
-from rltnet.store import tables
+from rltnet.store import db, tables
 
 
 def visible(session: Session, who: Principal, patient_id: str) -> tables.Patient:
@@ -222,6 +222,7 @@ def listing(
 
 
 def identity(session: Session, platform: Platform, who: Principal, patient_id: str) -> IdentityPublic:
+    """The identifying details, for the patient's own centre; the read is recorded."""
     patient = visible(session, who, patient_id)
     if not who.sees_identity(patient.centre_id):
         raise Forbidden("identifying details are shown only to the patient's own centre")
@@ -229,20 +230,49 @@ def identity(session: Session, platform: Platform, who: Principal, patient_id: s
     if sealed is None:
         raise NotFound("identity of patient", patient_id)
     details = platform.sealer.open(sealed.sealed)
+    _record_read(session, platform, who, READ_IDENTITY, patient_id)
     return IdentityPublic(patient_id=patient_id, **details)
 
 
-def events(session: Session, who: Principal, patient_id: str) -> list[EventPublic]:
-    visible(session, who, patient_id)
-    rows = session.scalars(
-        select(tables.PathwayEventRow)
-        .where(tables.PathwayEventRow.patient_id == patient_id)
-        .order_by(tables.PathwayEventRow.seq)
+def _record_read(session: Session, platform: Platform, who: Principal, action: str, patient_id: str) -> None:
+    """Record who read a patient's identifying data, now, in the audit trail (a request that
+    only reads has a reading session: it is let write first)."""
+    if session.get_bind() is not platform.engine:
+        db.writing(session, platform.engine)
+    audit.record(session, who, action, "patient", patient_id, at=platform.clock.now())
+    session.commit()
+
+
+# The audit actions of reads of identifiable data: administrators list them with
+# GET /audit?action=read_identity (or read_notes).
+READ_IDENTITY, READ_NOTES = "read_identity", "read_notes"
+
+
+def events(session: Session, platform: Platform, who: Principal, patient_id: str) -> list[EventPublic]:
+    """The timeline; its notes only for the patient's own centre (the read is recorded),
+    everyone else gets each event without its note."""
+    patient = visible(session, who, patient_id)
+    rows = list(
+        session.scalars(
+            select(tables.PathwayEventRow)
+            .where(tables.PathwayEventRow.patient_id == patient_id)
+            .order_by(tables.PathwayEventRow.seq)
+        )
     )
-    return [
-        EventPublic(seq=r.seq, move=r.move, at=r.at, actor=r.actor, reason=r.reason, data=r.data or {})
+    shown = [
+        EventPublic(
+            seq=r.seq,
+            move=r.move,
+            at=r.at,
+            actor=r.actor,
+            reason=notes.for_viewer(session, who, patient.centre_id, r.reason),
+            data=r.data or {},
+        )
         for r in rows
     ]
+    if any(event.reason for event in shown):
+        _record_read(session, platform, who, READ_NOTES, patient_id)
+    return shown
 
 
 def _move(
@@ -327,8 +357,9 @@ def follow_up(
     if who.centre_id != patient.centre_id:
         raise NotFound("patient", patient_id)
     at = body.at or platform.clock.now()
+    sealed = notes.seal_data(session, body.data)  # clinical values: identifiable, like the notes
     session.add(
-        tables.FollowUp(patient_id=patient_id, cycle=patient.cycle, at=at, kind=body.kind, data=body.data)
+        tables.FollowUp(patient_id=patient_id, cycle=patient.cycle, at=at, kind=body.kind, data=sealed)
     )
     if patient.stage == Stage.ADMINISTERED.value:
         pathway = pathways.load(session, patient, platform.catalogue)
@@ -341,7 +372,7 @@ def follow_up(
         "follow_up",
         "patient",
         patient_id,
-        after={"kind": body.kind, "data": body.data},
+        after={"kind": body.kind},
         at=platform.clock.now(),
     )
     session.commit()

@@ -241,7 +241,7 @@ def timeline(
     patient = patients.get(session, platform, who, patient_id)
     product = platform.catalogue.therapy(patient.product_id)
     identity = _identity(session, platform, who, patient)
-    events = patients.events(session, who, patient_id)
+    events = patients.events(session, platform, who, patient_id)
     ordered = orders.of_patient(session, platform, who, patient_id)
     current = next((o for o in reversed(ordered) if o.status in LIVE_ORDER), None)
     agents = [platform.catalogue.imaging_agents.get(a) for a in product.eligibility.imaging_agents]
