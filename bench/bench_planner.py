@@ -3,10 +3,12 @@
 For each instance (network from bench/networks/, orders from the generator with a
 fixed seed) and each planner, prints: patients treated in their window, total
 days off the preferred day, isotope overage, objective, bound, gap and wall time,
-and checks every plan with the independent checker. Then re-plans M after a
-reactor outage. Run:
+and checks every plan with the independent checker. Then re-plans M and L, planned
+exactly, after one scenario of each event kind (time, orders changed, orders lost,
+violations). Run:
 
     .venv/bin/python bench/bench_planner.py [--sizes S M L] [--planners exact fast edf fcfs]
+        [--replan-sizes M L] [--replan-planners exact edf] [--no-replan] [--json FILE]
 """
 
 from __future__ import annotations
@@ -31,7 +33,18 @@ from rltnet.planning.greedy import EarliestDeadlineFirst, FastPlanner, FirstCome
 from rltnet.planning.order_generator import generate_orders
 from rltnet.planning.plan import Plan
 from rltnet.planning.problem import PlanningProblem
-from rltnet.planning.replan import BatchFailed, Event, ReactorOutage, replan
+from rltnet.planning.replan import (
+    BatchFailed,
+    CentreClosed,
+    Event,
+    LaneCancelled,
+    LaneDelayed,
+    NoShow,
+    OrderCancelled,
+    ReactorOutage,
+    disruptions_of,
+    replan,
+)
 
 START = date(2027, 1, 4)
 SEED = 1
@@ -107,40 +120,71 @@ def run_size(size: Size, names: list[str], catalogue: Catalogue) -> dict[str, di
     return results
 
 
-def run_replan(catalogue: Catalogue) -> dict[str, object]:
-    """M planned exactly, then the largest reactor out for two weeks from the second week."""
-    size = SIZES["M"]
-    network = load_network(NETWORKS / "m.yaml", catalogue)
+def replan_events(plan: Plan, network: Network, now: datetime) -> dict[str, list[Event]]:
+    """One scenario per event kind, each aimed where it hurts: the largest reactor, the
+    busiest batch, lane and centre, and in-flight orders (their doses made)."""
+    reactor = max(network.reactors.values(), key=lambda r: r.delivery.bq)
+    later = [p for p in plan.placements if p.batch_start_at >= now]
+    in_flight = sorted(
+        (p for p in plan.placements if p.batch_start_at < now <= p.appointment_at),
+        key=lambda p: (p.appointment_at, p.order.order_id),
+    )
+    busiest_batch = Counter(p.batch_id for p in later).most_common(1)[0][0]
+    busiest_lane = Counter(p.lane_id for p in plan.placements).most_common(1)[0][0]
+    tomorrow = (now + timedelta(days=1)).date()
+    busiest_centre = Counter(
+        p.centre_id for p in plan.placements if p.appointment_at.date() == tomorrow
+    ).most_common(1)[0][0]
+    day = timedelta(days=1)
+    return {
+        "reactor_outage": [ReactorOutage(reactor.reactor_id, now, now + 14 * day, "benchmark")],
+        "batch_failed": [BatchFailed(busiest_batch, "benchmark")],
+        "lane_cancelled": [LaneCancelled(busiest_lane, now, now + day, "benchmark")],
+        "lane_delayed": [LaneDelayed(busiest_lane, now - day, now + day, timedelta(hours=30), "benchmark")],
+        "order_cancelled": [OrderCancelled(p.order.order_id, "benchmark") for p in in_flight[:20]],
+        "no_show": [NoShow(p.order.order_id, "benchmark") for p in in_flight[20:40]],
+        "centre_closed": [CentreClosed(busiest_centre, tomorrow, "benchmark")],
+    }
+
+
+def run_replan(size: Size, names: list[str], catalogue: Catalogue) -> dict[str, object]:
+    """The instance planned exactly, then, a week in at 06:00 UTC, one scenario per event
+    kind re-planned by each planner: wall time, orders changed, orders lost (placed before,
+    unplanned after) and the checker's verdict."""
+    network = load_network(NETWORKS / f"{size.name.lower()}.yaml", catalogue)
     orders = generate_orders(
         network, catalogue, start_date=START, weeks=size.weeks, seed=SEED, count=size.orders
     )
     plan = ExactPlanner().plan(
         PlanningProblem(network, catalogue, tuple(orders), time_limit_s=size.time_limit_s)
     )
-    reactor = max(network.reactors.values(), key=lambda r: r.delivery.bq)
-    now = datetime.combine(START + timedelta(days=7), datetime.min.time(), tzinfo=UTC)
-    outage = ReactorOutage(reactor.reactor_id, now, now + timedelta(days=14), "benchmark outage")
-    busiest = Counter(p.batch_id for p in plan.placements if p.batch_start_at >= now).most_common(1)[0][0]
-    scenarios: dict[str, list[Event]] = {
-        f"reactor {reactor.reactor_id} out 14 d": [outage],
-        f"outage and batch {busiest} failed": [outage, BatchFailed(busiest, "benchmark")],
-    }
+    now = datetime.combine(START + timedelta(days=7), datetime.min.time(), tzinfo=UTC) + timedelta(hours=6)
     out: dict[str, object] = {}
-    for (label, events), name in product(scenarios.items(), ("exact", "fast")):
+    for (kind, events), name in product(replan_events(plan, network, now).items(), names):
         started = time.perf_counter()
-        result = replan(plan, network, catalogue, events, now, planners()[name], time_limit_s=10.0)
+        result = replan(
+            plan, network, catalogue, events, now, planners()[name], time_limit_s=size.time_limit_s
+        )
         wall = time.perf_counter() - started
-        violations = check_plan(result.plan, result.network, catalogue, list(orders))
-        report = result.plan.report
-        assert report is not None
-        out[f"{label} ({name})"] = {
+        violations = check_plan(
+            result.plan,
+            result.network,
+            catalogue,
+            result.plan.orders,
+            disruptions=disruptions_of(events),
+            now=now,
+        )
+        placed_before = {p.order.order_id for p in plan.placements}
+        lost = [u for u in result.plan.unplanned if u.order.order_id in placed_before]
+        row = {
+            "events": len(events),
             "wall_s": round(wall, 2),
-            "changes": len(result.changes),
-            "unplanned": len(result.plan.unplanned),
-            "objective": round(report.objective, 2),
+            "changed": sum(1 for c in result.changes if c.kind != "cancelled"),
+            "lost": len(lost),
             "violations": len(violations),
         }
-        print(f"replan M, {label} ({name}): {out[f'{label} ({name})']}", flush=True)
+        out[f"{kind} ({name})"] = row
+        print(f"replan {size.name}, {kind} ({name}): {row}", flush=True)
     return out
 
 
@@ -153,6 +197,8 @@ def main() -> None:
         "--planners", nargs="+", default=["exact", "fast", "edf", "fcfs"], choices=list(planners())
     )
     parser.add_argument("--no-replan", action="store_true")
+    parser.add_argument("--replan-sizes", nargs="+", default=["M", "L"], choices=list(SIZES))
+    parser.add_argument("--replan-planners", nargs="+", default=["exact", "edf"], choices=list(planners()))
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args()
     catalogue = default_catalogue()
@@ -169,7 +215,8 @@ def main() -> None:
                     f"{size} {name:5} objective / first-come-first-served: {row['objective'] / baseline:.3f}"
                 )
     if not args.no_replan:
-        results["replan_M"] = run_replan(catalogue)
+        for size in args.replan_sizes:
+            results[f"replan_{size}"] = run_replan(SIZES[size], args.replan_planners, catalogue)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

@@ -172,7 +172,7 @@ def test_an_unknown_solver_is_refused_with_the_choices(workdir: Path) -> None:
         ],
     )
     assert result.exit_code != 0
-    assert "exact, fast, edf, fcfs" in str(result.exception)
+    assert "exact, edf, fcfs" in str(result.exception)
     assert not (workdir / "x.json").exists()
 
 

@@ -8,11 +8,15 @@ site to each centre), a fortnight's Pluvicto orders, a plan by one solver, a mom
 A placement is frozen when its batch started before `now`; unless an event strikes it
 (its batch failed, its departure cancelled, its lane so late it misses the
 appointment, its centre closed that day, its patient gone) it must come out unchanged.
+
+On the same drawn instances, an order a planner reports as "every option is taken"
+has no placement the network allows that fits without moving another order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,6 +43,7 @@ from rltnet.domain.orders import DoseOrder
 from rltnet.domain.products import Catalogue, Weekday
 from rltnet.domain.units import Activity
 from rltnet.files.catalogue_file import default_catalogue
+from rltnet.planning.candidates import Candidates
 from rltnet.planning.checker import check_plan
 from rltnet.planning.exact import ExactPlanner
 from rltnet.planning.greedy import EarliestDeadlineFirst, FastPlanner, FirstComeFirstServed, Planner
@@ -167,7 +172,7 @@ def networks(draw: st.DrawFn) -> Network:
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
     network = draw(networks())
-    count = draw(st.integers(min_value=1, max_value=7))
+    count = draw(st.integers(min_value=1, max_value=9))
     orders = []
     for k in range(count):
         centre = draw(st.sampled_from(sorted(network.centres)))
@@ -280,3 +285,51 @@ def test_every_replan_passes_the_checker_and_keeps_frozen_placements(
             assert kept is not None, placement.order.order_id
             same = ("batch_id", "lane_id", "departs_at", "appointment_at", "chair", "calibration_activity")
             assert all(getattr(kept, f) == getattr(placement, f) for f in same), (placement, kept)
+
+
+def every_placement_of(case: Case, catalogue: Catalogue, order: DoseOrder) -> Iterator[Placement]:
+    """Every placement the network allows the order on its own (any session of its window,
+    any supply a lane and batch can bring, any chair), ignoring every other order."""
+    candidates = Candidates(PlanningProblem(case.network, catalogue, (order,)))
+    sessions, supplies, _, made = candidates.order_rows(order, None)
+    for session_index, supply_index, made_bq in zip(sessions, supplies, made, strict=True):
+        session = candidates.sessions[int(session_index)]
+        supply = candidates.supplies[int(supply_index)]
+        batch = candidates.batches[supply.batch]
+        for chair in range(1, case.network.centres[order.centre_id].chairs + 1):
+            yield Placement(
+                order=order,
+                site_id=batch.site_id,
+                batch_id=batch.batch_id,
+                batch_start_at=batch.start_at,
+                released_at=batch.released_at,
+                lane_id=supply.lane_id,
+                departs_at=supply.departs_at,
+                arrives_at=supply.arrives_at,
+                appointment_at=session.start_at,
+                appointment_end_at=session.end_at,
+                chair=chair,
+                administration_at=session.administration_at,
+                calibration_activity=Activity(float(made_bq)),
+            )
+
+
+@pytest.mark.parametrize("solver", sorted(PLANNERS))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=cases())
+def test_an_order_every_option_of_which_is_taken_fits_nowhere_without_moving_another(
+    solver: str, catalogue: Catalogue, case: Case
+) -> None:
+    """Unplanned reasons are true: for an order reported as "every option is taken", each
+    placement the network allows it breaks a rule once added to the plan as it stands."""
+    plan = PLANNERS[solver].plan(PlanningProblem(case.network, catalogue, case.orders, time_limit_s=5))
+    for unplanned in plan.unplanned:
+        if not unplanned.reason.startswith("every option is taken"):
+            continue
+        for placement in every_placement_of(case, catalogue, unplanned.order):
+            more = replace(
+                plan,
+                placements=(*plan.placements, placement),
+                unplanned=tuple(u for u in plan.unplanned if u is not unplanned),
+            )
+            assert check_plan(more, case.network, catalogue, case.orders) != [], (unplanned.reason, placement)

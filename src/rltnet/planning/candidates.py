@@ -25,10 +25,11 @@ centre-days (the daily activity limit) and the isotope stock of each site.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 
 import numpy as np
@@ -52,7 +53,14 @@ from rltnet.planning.problem import (
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 SUPPLIES_PER_SESSION = 3
-LEDGER_LEAD_DAYS = 21  # isotope delivered this long before the first batch still counts
+# The isotope stock is followed from zero from a day fixed by the orders alone, as
+# docs/plan-format.md states and the checker does: `ISOTOPE_BATCH_LEAD` plus the longer of
+# `ISOTOPE_HISTORY` and `ISOTOPE_HALF_LIVES` half-lives before the earliest order's window
+# opens (its UTC date). Isotope older than that has all but decayed (1/1024 after ten
+# half-lives); following the same days as the checker keeps "not enough isotope" true.
+ISOTOPE_BATCH_LEAD = timedelta(days=7)  # no batch starts longer than this before the window
+ISOTOPE_HISTORY = timedelta(days=21)
+ISOTOPE_HALF_LIVES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,14 +356,26 @@ class Candidates:
         if not self.orders:
             self._span = (date(2000, 1, 1), 1)
             return
-        first = min(o.earliest_at for o in self.orders) - timedelta(days=LEDGER_LEAD_DAYS + 7)
+        first = min(o.earliest_at for o in self.orders) - ISOTOPE_BATCH_LEAD
         last = max(o.latest_at for o in self.orders) + timedelta(days=2)
         self._span = (first.date(), (last.date() - first.date()).days + 1)
+
+    def isotope_first_day(self, nuclide: decay.Nuclide) -> date:
+        """The day a nuclide's stock is followed from (see `ISOTOPE_HISTORY`): the orders'
+        and the kept placements' earliest window opening, less the lead and history."""
+        orders = [*self.orders, *(p.order for p in self.problem.kept)]
+        if not orders:
+            return self._span[0]
+        history = max(ISOTOPE_HISTORY, ISOTOPE_HALF_LIVES * nuclide.half_life)
+        earliest = min(o.earliest_at.astimezone(UTC).date() for o in orders)
+        return earliest - ISOTOPE_BATCH_LEAD - timedelta(days=math.ceil(history / timedelta(days=1)))
 
     def _ledger(self, site: ProductionSite, nuclide: decay.Nuclide) -> int:
         key = (site.site_id, nuclide.symbol)
         if key not in self._ledger_index:
-            first_day, days = self._span
+            span_first, span_days = self._span
+            first_day = min(self.isotope_first_day(nuclide), span_first)
+            days = (span_first - first_day).days + span_days
             supply = np.array(
                 [
                     self.network.isotope_supply(
@@ -490,6 +510,14 @@ class Candidates:
 
     def order_options(self, order: DoseOrder) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
         """Sessions, supplies, costs and activities made of the order's options."""
+        return self.order_rows(order, self.supplies_per_session)
+
+    def order_rows(
+        self, order: DoseOrder, per_session: int | None
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """Sessions, supplies, costs and activities made of the order's table rows inside its
+        window and fill range: the first `per_session` of each session (least overage first),
+        or all of them with None."""
         table = self._tables.get((order.centre_id, order.product_id))
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
         if table is None or not table.row_session:
@@ -506,7 +534,8 @@ class Candidates:
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return empty
-        rows = _first_per_group(rows, table.session[rows], self.supplies_per_session)
+        if per_session is not None:
+            rows = _first_per_group(rows, table.session[rows], per_session)
         sessions = table.session[rows]
         supplies = table.supply[rows]
         growth = np.exp2(table.lead[rows] / product.nuclide.half_life_s)
@@ -517,6 +546,13 @@ class Candidates:
         delay_days = np.abs(table.day[rows] - preferred_day)
         cost = delay_weight(order) * delay_days + OVERAGE_WEIGHT * (growth - 1.0) * prescribed / 1e9
         return sessions, supplies, cost.astype(np.float64), (growth * prescribed).astype(np.float64)
+
+    def change_cost(self, index: int) -> float:
+        """What moving order `index` off its previous placement costs (0 on a first plan)."""
+        previous = self.problem.previous
+        if previous is None or previous.placement_of(self.orders[index].order_id) is None:
+            return 0.0
+        return CONFIRMED_CHANGE_COST if self.orders[index].confirmed else CHANGE_COST
 
     @cached_property
     def session_times_s(self) -> tuple[FloatArray, FloatArray]:

@@ -56,16 +56,29 @@ class CapacityState:
     def blocked_by(self, option: int) -> str | None:
         """The first capacity the option would overdraw, or None if it fits."""
         c = self.candidates
-        session = c.sessions[int(c.option_session[option])]
+        return self.blocked_by_row(
+            int(c.option_session[option]),
+            int(c.option_batch[option]),
+            int(c.option_order[option]),
+            float(c.option_made_bq[option]),
+        )
+
+    def blocked_by_row(
+        self, session_index: int, batch_index: int, order_index: int, made_bq: float
+    ) -> str | None:
+        """The first capacity a session and batch would overdraw for an order filled with
+        `made_bq` at the batch start, or None if it fits."""
+        c = self.candidates
+        session = c.sessions[session_index]
         if any(self.bucket_free[b] <= 0 for b in session.buckets):
             return CHAIRS
-        batch = c.batches[int(c.option_batch[option])]
-        if self.batch_free[int(c.option_batch[option])] <= 0:
+        batch = c.batches[batch_index]
+        if self.batch_free[batch_index] <= 0:
             return BATCH
-        prescribed = self._order_prescribed[int(c.option_order[option])]
+        prescribed = self._order_prescribed[order_index]
         if self.activity_free[session.activity_day] < prescribed * (1 - _SLACK):
             return ACTIVITY
-        draw = c.option_made_bq[option] * self._to_day0[batch.ledger][batch.ledger_day]
+        draw = made_bq * self._to_day0[batch.ledger][batch.ledger_day]
         floor = self._suffix_min[batch.ledger][batch.ledger_day]
         if floor < draw - _SLACK * max(draw, 1.0):
             return ISOTOPE
@@ -80,17 +93,29 @@ class CapacityState:
     def release(self, option: int) -> None:
         self._change(option, +1)
 
+    def take_row(self, session_index: int, batch_index: int, order_index: int, made_bq: float) -> None:
+        self._change_row(session_index, batch_index, order_index, made_bq, -1)
+
     def _change(self, option: int, sign: int) -> None:
         c = self.candidates
-        session = c.sessions[int(c.option_session[option])]
+        self._change_row(
+            int(c.option_session[option]),
+            int(c.option_batch[option]),
+            int(c.option_order[option]),
+            float(c.option_made_bq[option]),
+            sign,
+        )
+
+    def _change_row(
+        self, session_index: int, batch_index: int, order_index: int, made_bq: float, sign: int
+    ) -> None:
+        c = self.candidates
+        session = c.sessions[session_index]
         for bucket in session.buckets:
             self.bucket_free[bucket] += sign
-        batch_index = int(c.option_batch[option])
         self.batch_free[batch_index] += sign
-        self.activity_free[session.activity_day] += sign * self._order_prescribed[int(c.option_order[option])]
+        self.activity_free[session.activity_day] += sign * self._order_prescribed[order_index]
         batch = c.batches[batch_index]
         slack = self._slack[batch.ledger]
-        slack[batch.ledger_day :] += (
-            sign * c.option_made_bq[option] * self._to_day0[batch.ledger][batch.ledger_day]
-        )
+        slack[batch.ledger_day :] += sign * made_bq * self._to_day0[batch.ledger][batch.ledger_day]
         self._suffix_min[batch.ledger] = np.minimum.accumulate(slack[::-1])[::-1]

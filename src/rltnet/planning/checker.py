@@ -43,10 +43,11 @@ from rltnet.planning.problem import Disruptions
 # at the centre and the start of its appointment (receipt, assay, preparation).
 HANDOVER = timedelta(hours=1)
 
-# The isotope stock is followed from zero, starting at least this long, and at least
-# `ISOTOPE_HALF_LIVES` half-lives, before the plan's first batch or order window. A
-# planner may forget isotope older than that; the checker, counting it, is never
-# stricter than a planner that keeps 21 days or more.
+# The isotope stock is followed from zero from `ISOTOPE_BATCH_LEAD` plus the longer of
+# `ISOTOPE_HISTORY` and `ISOTOPE_HALF_LIVES` half-lives before the earliest window opening
+# of the plan's orders (its UTC date): a day fixed by the orders alone, not by the plan's
+# choices. Draws before that day are not followed.
+ISOTOPE_BATCH_LEAD = timedelta(days=7)
 ISOTOPE_HISTORY = timedelta(days=21)
 ISOTOPE_HALF_LIVES = 10
 
@@ -549,14 +550,13 @@ def _check_isotope(context: _Context) -> Iterator[Violation]:
         draws[key][journey.batch_day].append(journey)
     if not draws:
         return
-    first_days = [day for by_day in draws.values() for day in by_day]
-    first_days += [order.earliest_at.date() for order in _plan_orders(context.plan)]
+    earliest = min(_utc(order.earliest_at).date() for order in _plan_orders(context.plan))
     for (site_id, symbol), by_day in sorted(draws.items()):
         half_life = next(iter(by_day.values()))[0].product.nuclide.half_life
         history = max(ISOTOPE_HISTORY, ISOTOPE_HALF_LIVES * half_life)
         kept_over_a_day = 2.0 ** (-(DAY / half_life))
         stock_bq = 0.0
-        day = min(first_days) - timedelta(days=math.ceil(history / DAY))
+        day = earliest - ISOTOPE_BATCH_LEAD - timedelta(days=math.ceil(history / DAY))
         while day <= max(by_day):
             available_bq = stock_bq * kept_over_a_day
             available_bq += context.network.isotope_supply(site_id, day, symbol).bq
@@ -875,6 +875,7 @@ def _gbq(bq: float) -> str:
 __all__ = [
     "FILL_INSTANT_SLACK",
     "HANDOVER",
+    "ISOTOPE_BATCH_LEAD",
     "ISOTOPE_HALF_LIVES",
     "ISOTOPE_HISTORY",
     "RELATIVE_SLACK",

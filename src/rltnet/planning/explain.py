@@ -61,6 +61,25 @@ def why_delayed(candidates: Candidates, index: int, option: int, state: Capacity
         state.take(option)
 
 
+def why_delayed_pick(candidates: Candidates, index: int, session: int, state: CapacityState) -> str | None:
+    """`why_delayed` for an order placed at a session past its options (the plan's last
+    fill): what holds the options of its preferred day."""
+    order = candidates.orders[index]
+    centre = candidates.network.centres[order.centre_id]
+    preferred = centre.calendar.local_date(order.preferred_at)
+    if candidates.sessions[session].day == preferred:
+        return None
+    on_day = [
+        o
+        for o in candidates.options_of(index)
+        if candidates.sessions[int(candidates.option_session[o])].day == preferred
+    ]
+    label = f"preferred day {preferred.isoformat()}"
+    if not on_day:
+        return f"{label}: {diagnose(candidates, order, [preferred])}"
+    return f"{label}: {_blocking(candidates, on_day, state)}"
+
+
 def _blocking(candidates: Candidates, options: list[int], state: CapacityState) -> str:
     counts = Counter(state.blocked_by(o) for o in options)
     counts.pop(None, None)
