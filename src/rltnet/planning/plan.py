@@ -104,12 +104,20 @@ class Plan:
     report: SolverReport | None = None
     notes: tuple[str, ...] = field(default=())
     cancelled: tuple[DoseOrder, ...] = field(default=())
+    _by_order: dict[str, Placement] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # looked up once per order when re-planning: a scan each time was quadratic on L
+        by_order: dict[str, Placement] = {}
+        for placement in self.placements:
+            by_order.setdefault(placement.order.order_id, placement)
+        object.__setattr__(self, "_by_order", by_order)
 
     def unplanned_reasons(self) -> Counter[str]:
         return Counter(u.reason for u in self.unplanned)
 
     def placement_of(self, order_id: str) -> Placement | None:
-        return next((p for p in self.placements if p.order.order_id == order_id), None)
+        return self._by_order.get(order_id)
 
     @property
     def orders(self) -> tuple[DoseOrder, ...]:
