@@ -89,7 +89,14 @@ TERMINAL = frozenset({S.MDT_DECLINED, S.COMPLETED, S.DISCONTINUED})
 # The whole pathway: from each stage, the moves allowed and the stage each leads to.
 # DISCONTINUE is allowed from every stage that is not terminal (added below).
 _TABLE: Mapping[Stage, Mapping[Move, Stage]] = {
-    S.REFERRED: {M.REQUEST_IMAGING: S.IMAGING_REQUESTED},
+    # imaging for therapies proved by a PET; the MDT at once for the others (Xofigo, Zevalin):
+    # `moves_for` keeps the one that fits the product, and the guards refuse the other
+    S.REFERRED: {
+        M.REQUEST_IMAGING: S.IMAGING_REQUESTED,
+        M.APPROVE: S.MDT_APPROVED,
+        M.DECLINE: S.MDT_DECLINED,
+        M.DEFER: S.MDT_DEFERRED,
+    },
     S.IMAGING_REQUESTED: {
         M.RECORD_POSITIVE: S.IMAGED_POSITIVE,
         M.RECORD_NEGATIVE: S.IMAGED_NEGATIVE,
@@ -155,6 +162,7 @@ class PathwayEvent:
     reduction: str | None = None
     dose: Dose | None = None
     discontinuation: DiscontinuationReason | None = None
+    eligibility: tuple[str, ...] = ()  # the label's checks the MDT confirmed (therapies without PET)
 
     def __post_init__(self) -> None:
         require_aware(self.at, "event time")
@@ -205,18 +213,73 @@ def advance(state: PathwayState, event: PathwayEvent, product: TherapyProduct) -
     return guard(state, moved, event, product) if guard else moved
 
 
+def moves_for(stage: Stage, product: TherapyProduct) -> tuple[Move, ...]:
+    """The moves allowed at `stage` for this product's patients: no eligibility imaging for a
+    therapy the label does not prove by PET, no MDT before imaging for one it does."""
+    moves = tuple(TRANSITIONS[stage])
+    if stage is Stage.REFERRED:
+        skipped = _MDT if product.eligibility.needs_imaging else (M.REQUEST_IMAGING,)
+        return tuple(m for m in moves if m not in skipped)
+    if stage is Stage.MDT_DEFERRED and not product.eligibility.needs_imaging:
+        return tuple(m for m in moves if m is not M.REQUEST_IMAGING)
+    return moves
+
+
+_MDT = (M.APPROVE, M.DECLINE, M.DEFER)
+
+
+def _request_imaging(
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, product: TherapyProduct
+) -> PathwayState:
+    if not product.eligibility.needs_imaging:
+        raise PathwayError(
+            f"{product.brand} needs no eligibility PET: the MDT (a physician) decides on the label's "
+            f"checks ({_questions(product)})"
+        )
+    return moved
+
+
 def _imaging(
     state: PathwayState, moved: PathwayState, event: PathwayEvent, _: TherapyProduct
 ) -> PathwayState:
     return replace(moved, last_imaging=moved.stage)
 
 
+def _mdt_before_imaging(state: PathwayState, product: TherapyProduct) -> None:
+    if state.stage is Stage.REFERRED and product.eligibility.needs_imaging:
+        raise PathwayError(
+            f"{product.brand} eligibility is shown by PET ({', '.join(product.eligibility.imaging_agents)}); "
+            f"request imaging before the MDT decides"
+        )
+
+
 def _approve(
-    state: PathwayState, moved: PathwayState, event: PathwayEvent, _: TherapyProduct
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, product: TherapyProduct
 ) -> PathwayState:
+    _mdt_before_imaging(state, product)
+    if not product.eligibility.needs_imaging:
+        unmet = product.eligibility.unmet(event.eligibility)
+        if unmet:
+            raise PathwayError(
+                f"the {product.brand} label's eligibility is not confirmed: "
+                + "; ".join(f"{c.check_id} ({c.question})" for c in unmet)
+                + "; confirm each, or decline or defer"
+            )
+        return moved
     if state.last_imaging is not Stage.IMAGED_POSITIVE:
         raise PathwayError("the MDT can approve only on positive eligibility imaging; request imaging first")
     return moved
+
+
+def _decline_or_defer(
+    state: PathwayState, moved: PathwayState, event: PathwayEvent, product: TherapyProduct
+) -> PathwayState:
+    _mdt_before_imaging(state, product)
+    return moved
+
+
+def _questions(product: TherapyProduct) -> str:
+    return "; ".join(c.question for c in product.eligibility.checks) or product.eligibility.criterion
 
 
 def _plan_cycle(
@@ -326,6 +389,9 @@ def _check_interval(state: PathwayState, at: datetime, product: TherapyProduct, 
 
 _Guard = Callable[[PathwayState, PathwayState, PathwayEvent, TherapyProduct], PathwayState]
 _GUARDS: Mapping[Move, _Guard] = {
+    M.REQUEST_IMAGING: _request_imaging,
+    M.DECLINE: _decline_or_defer,
+    M.DEFER: _decline_or_defer,
     M.RECORD_POSITIVE: _imaging,
     M.RECORD_NEGATIVE: _imaging,
     M.RECORD_INCONCLUSIVE: _imaging,
@@ -390,4 +456,4 @@ class PatientPathway:
         return new_state
 
     def allowed_moves(self) -> tuple[Move, ...]:
-        return self.current.allowed_moves()
+        return moves_for(self.current.stage, self.product)

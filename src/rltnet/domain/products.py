@@ -204,12 +204,31 @@ class OrderingRules:
 
 
 @dataclass(frozen=True, slots=True)
+class EligibilityCheck:
+    """One condition of the label the MDT confirms before approving (e.g. 'no known visceral
+    metastatic disease'), for therapies whose eligibility is not shown by a PET."""
+
+    check_id: str
+    question: str
+
+
+@dataclass(frozen=True, slots=True)
 class Eligibility:
-    """The imaging that proves eligibility and the criterion it must meet."""
+    """The imaging that proves eligibility and the criterion it must meet, or, for therapies
+    without eligibility imaging, the label's conditions the MDT confirms (`checks`)."""
 
     target: str  # PSMA | SSTR | CD20 | bone
     imaging_agents: tuple[str, ...]
     criterion: str
+    checks: tuple[EligibilityCheck, ...] = ()
+
+    @property
+    def needs_imaging(self) -> bool:
+        return bool(self.imaging_agents)
+
+    def unmet(self, confirmed: tuple[str, ...]) -> tuple[EligibilityCheck, ...]:
+        """The label's checks not among the `confirmed` check ids."""
+        return tuple(check for check in self.checks if check.check_id not in confirmed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from rltnet.domain.products import (
     CycleSchedule,
     DoseReduction,
     Eligibility,
+    EligibilityCheck,
     FixedActivity,
     ImagingAgent,
     OrderingRules,
@@ -117,10 +118,29 @@ class CoInfusionFile(FileModel):
     duration: DurationText | None = Field(default=None, description="how long it runs, e.g. '4 h'")
 
 
+class EligibilityCheckFile(FileModel):
+    id: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{1,40}$", description="a short id, e.g. 'no_visceral_metastases'"
+    )
+    question: str = Field(min_length=1, description="the label's condition, as the MDT confirms it")
+
+
 class EligibilityFile(FileModel):
     target: str = Field(description="the receptor or finding imaged, e.g. 'PSMA', 'SSTR'")
     imaging_agents: list[str] = Field(default_factory=list, description="ids of imaging agents")
     criterion: str = Field(min_length=1, description="what the imaging must show")
+    checks: list[EligibilityCheckFile] = Field(
+        default_factory=list,
+        description="without imaging agents: the label's conditions the MDT confirms before approving",
+    )
+
+    @model_validator(mode="after")
+    def _checks_without_imaging(self) -> EligibilityFile:
+        if not self.imaging_agents and not self.checks:
+            raise FieldProblem(
+                "checks", "a therapy without eligibility imaging needs the label's checks for the MDT"
+            )
+        return self
 
 
 class CancellationFile(FileModel):
@@ -320,6 +340,7 @@ def _therapy(t: TherapyFile, sources: dict[str, Source]) -> TherapyProduct:
             t.eligibility.value.target,
             tuple(t.eligibility.value.imaging_agents),
             t.eligibility.value.criterion,
+            tuple(EligibilityCheck(c.id, c.question) for c in t.eligibility.value.checks),
         ),
         ordering=OrderingRules(
             lead_time=ordering.lead_time,

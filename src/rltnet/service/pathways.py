@@ -19,6 +19,7 @@ from rltnet.domain.dose import Dose
 from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, PatientPathway, Stage
 from rltnet.domain.products import Catalogue
 from rltnet.domain.units import Activity
+from rltnet.files.catalogue_file import default_catalogue
 from rltnet.service import notes
 from rltnet.store import tables
 from rltnet.store.bulk import insert_rows
@@ -49,6 +50,13 @@ NEXT_STEP_OWNER: dict[Stage, str] = {
 }
 
 
+def next_step(stage: Stage, product_id: str) -> str:
+    """Who acts next, and what: a therapy without eligibility PET goes from referral to the MDT."""
+    if stage is Stage.REFERRED and not default_catalogue().therapy(product_id).eligibility.needs_imaging:
+        return "physician: MDT decision on the label's eligibility checks"
+    return NEXT_STEP_OWNER[stage]
+
+
 def event_data(event: PathwayEvent) -> dict[str, Any]:
     """The move's data as JSON."""
     data: dict[str, Any] = {}
@@ -60,6 +68,8 @@ def event_data(event: PathwayEvent) -> dict[str, Any]:
         data["reduction"] = event.reduction
     if event.discontinuation is not None:
         data["discontinuation"] = event.discontinuation.value
+    if event.eligibility:
+        data["eligibility"] = list(event.eligibility)
     if event.dose is not None:
         dose = event.dose
         data["dose"] = {
@@ -149,6 +159,7 @@ def to_event(row: StoredEvent, catalogue: Catalogue) -> PathwayEvent:
         reduction=data.get("reduction"),
         dose=dose,
         discontinuation=DiscontinuationReason(data["discontinuation"]) if "discontinuation" in data else None,
+        eligibility=tuple(data.get("eligibility", ())),
     )
 
 

@@ -335,6 +335,12 @@ class MdtDecisionCreate(Body):
     decision: Literal["approve", "decline", "defer"]
     at: Instant | None = None
     reason: str = Text
+    eligibility: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="for a therapy without eligibility PET (Xofigo, Zevalin): the ids of the label's "
+        "checks the MDT confirms (a refusal names those missing); approval needs every one",
+    )
 
 
 class AdministrationCreate(Body):

@@ -60,7 +60,7 @@ def public(patient: tables.Patient, at: datetime) -> PatientPublic:
         stage=patient.stage,
         stage_since=patient.stage_since,
         waiting_hours=round((at - patient.stage_since).total_seconds() / 3600, 1),
-        next_step=pathways.NEXT_STEP_OWNER[Stage(patient.stage)],
+        next_step=pathways.next_step(Stage(patient.stage), patient.product_id),
         cycle=patient.cycle,
         cycles_given=patient.cycles_given,
         referred_at=patient.referred_at,
@@ -306,10 +306,11 @@ def request_imaging(
     agent = platform.catalogue.imaging_agent(body.agent)
 
     def build(pathway: PatientPathway) -> PathwayEvent:
-        if agent.product_id not in pathway.product.eligibility.imaging_agents:
+        needs = pathway.product.eligibility.needs_imaging  # if not, the pathway refuses it (409)
+        if needs and agent.product_id not in pathway.product.eligibility.imaging_agents:
             raise InvalidInput(
                 f"{agent.brand} does not prove eligibility for {pathway.product.brand}; use one of: "
-                f"{', '.join(pathway.product.eligibility.imaging_agents) or 'none (no imaging needed)'}"
+                f"{', '.join(pathway.product.eligibility.imaging_agents)}"
             )
         reason = body.reason or f"{agent.brand} PET requested"
         return PathwayEvent(Move.REQUEST_IMAGING, body.at or platform.clock.now(), who.username, reason)
@@ -341,7 +342,11 @@ def decide(
 ) -> PatientPublic:
     def build(_: PatientPathway) -> PathwayEvent:
         return PathwayEvent(
-            _DECISION[body.decision], body.at or platform.clock.now(), who.username, body.reason
+            _DECISION[body.decision],
+            body.at or platform.clock.now(),
+            who.username,
+            body.reason,
+            eligibility=tuple(body.eligibility),
         )
 
     return _move(session, platform, who, patient_id, (Role.PHYSICIAN,), build, "mdt_decision")

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from rltnet.domain.errors import InvalidInput
-from rltnet.domain.pathway import TRANSITIONS, DiscontinuationReason, Move, Stage
+from rltnet.domain.pathway import DiscontinuationReason, Move, Stage, moves_for
 from rltnet.domain.products import PerKgActivity, TherapyProduct
 from rltnet.service.deps import DbSession, PlatformDep
 from rltnet.service.errors import Conflict, DuplicatePatient
@@ -211,7 +211,7 @@ def actions_for(
 ) -> Actions:
     """What the viewer's role may do at the patient's stage."""
     stage = Stage(patient.stage)
-    moves = TRANSITIONS[stage]
+    moves = moves_for(stage, product)
     own = who.centre_id == patient.centre_id
     coordinator = own and who.role is Role.COORDINATOR
     physician = own and who.role is Role.PHYSICIAN
@@ -319,8 +319,10 @@ def decide(
     platform: PlatformDep,
     decision: Annotated[str, Form(max_length=20)] = "",
     reason: Text = "",
+    eligibility: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    body = parsed(MdtDecisionCreate, decision=decision, reason=reason)
+    """The MDT's decision; for a therapy without eligibility PET, with the label's checks ticked."""
+    body = parsed(MdtDecisionCreate, decision=decision, reason=reason, eligibility=eligibility or [])
     patient = patients.decide(session, platform, who, patient_id, body)
     return _back(patient_id, f"MDT decision recorded: {body.decision}. Next: {patient.next_step}.")
 
