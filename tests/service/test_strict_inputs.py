@@ -131,3 +131,21 @@ def test_every_kind_of_422_has_the_declared_shape(client: TestClient, auth: dict
     declared_422(not_json, "body", "not valid JSON")
     other = client.get(f"{API}/orders/O-00000FFFFF", headers=auth["coord-leeds"])
     assert other.status_code == 404 and other.json()["message"] == other.json()["message"]
+
+
+def test_the_openapi_document_declares_every_error_body(client: TestClient) -> None:
+    """What the fuzz test's response-conformance check holds the answers to (test_openapi_fuzz)."""
+    document = client.get("/openapi.json").json()
+    errors = [
+        (f"{method.upper()} {path}", status, answer)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for status, answer in operation["responses"].items()
+        if status.startswith(("4", "5"))
+    ]
+    assert errors
+    for where, status, answer in errors:
+        schema = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert schema == ("ValidationErrorPublic" if status == "422" else "ErrorPublic"), (where, status)
+    declared = document["components"]["schemas"]["ValidationErrorPublic"]["properties"]["detail"]
+    assert declared["type"] == "array"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
@@ -20,6 +21,7 @@ from rltnet.service.intake import Intake
 from rltnet.service.platform import Platform
 from rltnet.service.preparer import Preparer
 from rltnet.service.routes import admin, auth, logistics, orders, patients, plan, reference
+from rltnet.service.schemas import ErrorPublic, ValidationErrorPublic
 from rltnet.service.settings import Settings
 
 # Threads for sync endpoints and dependencies per worker (`admission.THREADS`). Fewer
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(auth.me_router, prefix="/api/v1")
 
+    _document_errors(app)
+
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -78,6 +82,36 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     install_workspace(app)  # also maps errors: JSON for the API, pages for the rest
     return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    """The OpenAPI document declares the error bodies the service sends (`errors.body`): every
+    4xx and 5xx an operation lists gets `ErrorPublic`, a 422 `ValidationErrorPublic`."""
+    build = app.openapi
+
+    def document() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        built = build()
+        schemas = built.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ErrorPublic, ValidationErrorPublic):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+        for operations in built.get("paths", {}).values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    if status.startswith(("4", "5")):
+                        name = "ValidationErrorPublic" if status == "422" else "ErrorPublic"
+                        answer["content"] = {
+                            "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+                        }
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        app.openapi_schema = built
+        return built
+
+    app.openapi = document  # type: ignore[method-assign]
 
 
 async def _no_nul_in_query(request: Request) -> None:

@@ -181,6 +181,30 @@ def _text_problem(text: str) -> str | None:
     return None
 
 
+class FieldProblem(BaseModel):
+    """One field at fault in a refused request."""
+
+    loc: list[str | int] = Field(description="where: 'body' and the field's path, or a parameter")
+    msg: str = Field(description="what is wrong with it and what to send")
+    type: str = Field(description="the kind of fault, e.g. 'missing', 'instant_text'")
+
+
+class ErrorPublic(BaseModel):
+    """A refused request (any 4xx but 422, and 503)."""
+
+    detail: str = Field(description="the message again")
+    message: str = Field(description="what is wrong and what to do")
+    error: str = Field(description="the error's name, e.g. NotFound, TooManyAttempts")
+
+
+class ValidationErrorPublic(BaseModel):
+    """A request refused for its values (422): each field at fault."""
+
+    detail: list[FieldProblem]
+    message: str = Field(description="every fault in one sentence, with what to do")
+    error: str = Field(description="InvalidRequest for a value of the wrong form, else the rule's name")
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
