@@ -38,6 +38,8 @@ from served import (
     write_network,
 )
 
+from rltnet.service.usecases.submissions import scoped_key
+
 CLIENTS = 50
 BATCH_DOSES = 20  # fewer than the clients: the batch's capacity binds
 SENDS = 3  # each client sends its request this many times at once, under one key
@@ -181,7 +183,8 @@ def test_fifty_clients_against_one_batch(fresh_database_url: str, tmp_path: Path
     acknowledged = {answers[0].body["id"]: answers[0] for answers in by_key.values()}
     assert set(stored.orders) == set(acknowledged), "orders lost or made without an acknowledgement"
     for order_id, reply in acknowledged.items():
-        assert stored.orders[order_id].idempotency_key == reply.key
+        row = stored.orders[order_id]
+        assert row.idempotency_key == scoped_key(row.centre_id, reply.key)
         assert stored.placement(order_id) == acknowledged_placement(reply.body), order_id
     placed = [a[0].body for a in by_key.values() if a[0].body["placement"] is not None]
     assert {p["placement"]["batch_id"] for p in placed} == {f"s1-{batch_day:%Y%m%d}-0600"}
@@ -212,7 +215,7 @@ def test_server_killed_mid_burst_keeps_what_it_acknowledged(fresh_database_url: 
     for key, body in acknowledged.items():
         row = stored.orders.get(body["id"])
         assert row is not None, f"order {body['id']} was acknowledged, then lost"
-        assert row.idempotency_key == key
+        assert row.idempotency_key == scoped_key(row.centre_id, key)
         assert stored.placement(row.id) == acknowledged_placement(body), f"{row.id}: not as acknowledged"
 
     # Clients resend what got no answer (and what did): each key ends with one order.
@@ -231,5 +234,7 @@ def test_server_killed_mid_burst_keeps_what_it_acknowledged(fresh_database_url: 
         assert ids[key] == {body["id"]}, f"{key}: acknowledged as {body['id']}, replayed as {ids[key]}"
     stored = assert_bookings_add_up(fresh_database_url, network)
     assert len(stored.orders) == len(orders) == KILL_PATIENTS
-    assert {row.idempotency_key for row in stored.orders.values()} == set(orders)
+    assert {row.idempotency_key.removeprefix(f"{row.centre_id}:") for row in stored.orders.values()} == set(
+        orders
+    )
     assert len(stored.doses) == KILL_BATCH_DOSES, "the batch is not full, with orders left unplaced"

@@ -331,7 +331,7 @@ def test_a_request_gone_before_its_answer_does_not_stop_the_writer(platform: Pla
         intake.stop()
     assert created and order.patient_id == patient
     with platform.sessions() as session:  # the order whose request went away stands
-        assert _count(session, tables.Order, idempotency_key="k-gone") == 1
+        assert _count(session, tables.Order, idempotency_key=submissions.scoped_key("leeds", "k-gone")) == 1
 
 
 def test_a_submission_refused_after_its_moves_were_recorded_leaves_no_trace(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from clinic import Clinic, Headers
@@ -34,6 +35,33 @@ def test_the_same_idempotency_key_gives_the_same_order_once(
     )
     assert other.status_code == 409
     assert "different order" in other.json()["message"]
+
+
+def test_an_idempotency_key_belongs_to_its_centre_and_is_neither_revealed_nor_blocked(
+    client: TestClient, clinic: Clinic, auth: dict[str, Headers]
+) -> None:
+    """Before, London resending Leeds' key got a 404 naming Leeds' order, and the key was taken."""
+    key = f"shared-{secrets.token_hex(6)}"
+    ours, theirs = clinic.approve("leeds"), clinic.approve("london")
+    leeds = client.post(
+        "/api/v1/orders", headers={**auth["coord-leeds"], "Idempotency-Key": key}, json={"patient_id": ours}
+    )
+    assert leeds.status_code == 201
+    london_headers = {**auth["coord-london"], "Idempotency-Key": key}
+    # Leeds' exact request resent from London: Leeds' patient is not London's to see
+    probe = client.post("/api/v1/orders", headers=london_headers, json={"patient_id": ours})
+    assert probe.status_code == 404 and leeds.json()["id"] not in probe.text
+    # the same key is London's own, for London's patient
+    london = client.post("/api/v1/orders", headers=london_headers, json={"patient_id": theirs})
+    assert london.status_code == 201, london.text
+    assert london.json()["id"] != leeds.json()["id"] and london.json()["centre_id"] == "london"
+    # and each centre's resend replays its own order
+    again = client.post("/api/v1/orders", headers=london_headers, json={"patient_id": theirs})
+    assert (again.status_code, again.json()["id"]) == (200, london.json()["id"])
+    replay = client.post(
+        "/api/v1/orders", headers={**auth["coord-leeds"], "Idempotency-Key": key}, json={"patient_id": ours}
+    )
+    assert (replay.status_code, replay.json()["id"]) == (200, leeds.json()["id"])
 
 
 def test_a_manufacturer_confirms_and_the_waiting_time_stops(clinic: Clinic) -> None:

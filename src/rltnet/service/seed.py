@@ -204,7 +204,7 @@ def _add_order(
     session.add(
         tables.Order(
             id=order_id,
-            idempotency_key=f"demo-{order_id}",
+            idempotency_key=f"{order.centre_id}:demo-{order_id}",
             request_digest="demo",
             patient_id=patient_id,
             product_id=order.product_id,

@@ -175,7 +175,8 @@ class Order(Base):
     __tablename__ = "orders"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    # "<centre>:<key>": a key is the caller's centre's own (migration 0004)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     request_digest: Mapped[str] = mapped_column(String(64))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     product_id: Mapped[str] = mapped_column(String(64))

@@ -61,6 +61,12 @@ _PLAN_NOTE = update(ORDERS).where(ORDERS.c.id == bindparam("order")).values(plan
 Submitted = tuple[OrderPublic, bool]  # the order, and whether this request created it
 
 
+def scoped_key(centre_id: str | None, key: str) -> str:
+    """An idempotency key as stored: in the namespace of the caller's centre, so that one
+    centre's key never finds (nor names, nor blocks) another centre's order."""
+    return f"{centre_id or '-'}:{key}"
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
     """One order request: who sends it, the order, and its idempotency key."""
@@ -68,6 +74,11 @@ class Submission:
     who: Principal
     body: OrderCreate
     idempotency_key: str
+
+    @property
+    def stored_key(self) -> str:
+        """The key in the caller's centre (`scoped_key`)."""
+        return scoped_key(self.who.centre_id, self.idempotency_key)
 
     def digest(self) -> str:
         """What the key stands for: the same key with another body is a conflict."""
@@ -125,7 +136,7 @@ def _submit_many(
     # finds its key taken (PostgreSQL; on SQLite every write transaction is serial)
     ids = [s.body.patient_id for s in submissions]
     patients = {row.id: row for row in session.execute(_PATIENTS_LOCKED, {"ids": ids}).all()}
-    keys = [s.idempotency_key for s in submissions]
+    keys = [s.stored_key for s in submissions]
     taken = {row.idempotency_key: row.id for row in session.execute(_KEYS_TAKEN, {"keys": keys}).all()}
     pathway_of = pathways.load_many(session, list(patients.values()), platform.catalogue)
     moves = pathways.Moves()
@@ -134,8 +145,8 @@ def _submit_many(
         try:
             if submission.who.role is not Role.COORDINATOR:
                 raise Forbidden("orders are placed by a coordinator of the patient's centre")
-            if submission.idempotency_key in taken:
-                order_id = taken[submission.idempotency_key]
+            if submission.stored_key in taken:
+                order_id = taken[submission.stored_key]
                 outcomes[index] = (_replay(session, platform, submission, order_id), False)
                 continue
             patient = patients.get(submission.body.patient_id)
@@ -156,7 +167,7 @@ def _submit_many(
 
 def _check_distinct(submissions: Sequence[Submission]) -> None:
     patients = {s.body.patient_id for s in submissions}
-    keys = {s.idempotency_key for s in submissions}
+    keys = {s.stored_key for s in submissions}
     if len(patients) < len(submissions) or len(keys) < len(submissions):
         raise ValueError("one transaction takes at most one submission per patient and per key")
 
@@ -214,7 +225,7 @@ def _draft(
     )
     values = {column.key: None for column in ORDERS.columns} | {
         "id": order_id,
-        "idempotency_key": submission.idempotency_key,
+        "idempotency_key": submission.stored_key,
         "request_digest": submission.digest(),
         "patient_id": patient.id,
         "product_id": product.product_id,
