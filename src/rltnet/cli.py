@@ -41,6 +41,8 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(plan_app, name="plan")
 app.add_typer(users_app, name="users")
 app.add_typer(access_app, name="access")
+keys_app = typer.Typer(help="The key that seals patients' identities.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 console = Console()
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -482,6 +484,9 @@ def serve(
     except BaseException:
         listener.close()
         raise
+    from rltnet.service.keys import start_message
+
+    console.print(start_message(platform.keys), highlight=False)
     try:
         if demo:
             passwords = seed(platform)
@@ -511,6 +516,40 @@ def serve(
         soft_wrap=True,  # one line, whatever the terminal's width: scripts wait for it
     )
     worker_processes.run(app_factory, listener, workers, log_level="warning")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLite file or PostgreSQL URL (default: RLTNET_DATABASE_URL or var/).")
+    ] = None,
+) -> None:
+    """Re-seal every sealed identity under a new key, in one transaction (all or none).
+
+    Development: a new key replaces the one in RLTNET_DATA_DIR/secret.key. Production: set
+    RLTNET_SECRET_KEY to the new key and RLTNET_PREVIOUS_SECRET_KEYS to the old one, run this,
+    then restart the service without RLTNET_PREVIOUS_SECRET_KEYS. Stop the service first (or
+    restart it after): it reads its keys when it starts.
+    """
+    import os
+
+    from rltnet.service.keys import rotate
+    from rltnet.service.settings import Settings
+    from rltnet.store import db
+    from rltnet.store.migrate import upgrade
+
+    if database_url:
+        os.environ["RLTNET_DATABASE_URL"] = database_url
+    settings = Settings()
+    engine = db.connect(settings.database_url)
+    try:
+        upgrade(engine)
+        done = rotate(engine, settings)
+    finally:
+        engine.dispose()
+    console.print(
+        f"re-sealed {done.resealed} values under the new key (kept in {done.kept_in})", highlight=False
+    )
 
 
 def _print_demo(facts: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from rltnet.domain.products import Catalogue
 from rltnet.files.catalogue_file import default_catalogue
 from rltnet.files.network_file import load_network, network_path
 from rltnet.service import notes
+from rltnet.service.keys import SealingKeys, adopt_development_values, sealing_keys
 from rltnet.service.placement import Placer
 from rltnet.service.security import Sealer
 from rltnet.service.settings import Settings
@@ -36,6 +37,7 @@ class Platform:
     catalogue: Catalogue
     sealer: Sealer
     placer: Placer
+    keys: SealingKeys  # the sealer's keys and where they are kept; the newest signs forms
     clock: Clock = field(default_factory=SystemClock)  # the one source of "now" for the service
     # sessions for requests that only read: on SQLite they take no write lock (store.db)
     reads: sessionmaker[Session] = field(init=False)
@@ -48,12 +50,14 @@ class Platform:
     @classmethod
     def start(cls, settings: Settings, clock: Clock | None = None) -> Platform:
         """The platform on `settings`, reading time from `clock` (the system's by default)."""
+        keys = sealing_keys(settings)
         engine = db.connect(settings.database_url)
         try:
             upgrade(engine)
         except (DBAPIError, OSError) as err:
             engine.dispose()
             raise db.unreachable(settings.database_url, err) from None
+        adopt_development_values(engine, keys)
         catalogue = default_catalogue()
         network = load_network(network_path(settings.network), catalogue)
         platform = cls(
@@ -62,14 +66,20 @@ class Platform:
             sessions=db.sessions(engine),
             network=network,
             catalogue=catalogue,
-            sealer=Sealer(settings.secret_key),
+            sealer=keys.sealer(),
             placer=Placer(network, catalogue),
+            keys=keys,
             clock=clock or SystemClock(),
         )
         with platform.sessions() as session:
             sync_network(session, network)
             session.commit()
         return platform
+
+    @property
+    def secret_key(self) -> str:
+        """The installation's newest secret key (forms' CSRF tokens are signed with it)."""
+        return self.keys.newest
 
     def close(self) -> None:
         self.engine.dispose()

@@ -4,7 +4,7 @@
 - A login gives an opaque bearer token; only its SHA-256 is stored, so a stolen
   database does not give working tokens, and a token is revoked by deleting it.
 - Identifying details are sealed with Fernet (AES-128-CBC + HMAC-SHA256) under a
-  key derived from `RLTNET_SECRET_KEY`.
+  key derived from the installation's secret key (`service.keys`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import json
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 _HASHER = PasswordHasher()
 
@@ -85,11 +86,16 @@ def new_password() -> str:
 
 
 class Sealer:
-    """Seals and opens identifying details with a key derived from the secret key."""
+    """Seals and opens identifying details: keys derived from the secret keys, newest first.
 
-    def __init__(self, secret_key: str) -> None:
-        key = hashlib.sha256(b"rltnet-identity:" + secret_key.encode()).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+    The newest seals; any opens (cryptography's MultiFernet), so values sealed before a
+    rotation still open until `reseal` has moved them to the newest key.
+    """
+
+    def __init__(self, secret_keys: Sequence[str]) -> None:
+        if not secret_keys:
+            raise ValueError("a sealer needs at least one key")
+        self._fernet = MultiFernet([Fernet(_derived(key)) for key in secret_keys])
 
     def seal(self, details: dict[str, Any]) -> bytes:
         return self._fernet.encrypt(json.dumps(details, sort_keys=True).encode())
@@ -100,6 +106,13 @@ class Sealer:
         except InvalidToken:
             raise ValueError("identity cannot be opened with this secret key") from None
         return opened
+
+    def reseal(self, sealed: bytes) -> bytes:
+        """The value sealed again under the newest key (ValueError if no key opens it)."""
+        try:
+            return self._fernet.rotate(sealed)
+        except InvalidToken:
+            raise ValueError("a sealed value cannot be opened with these keys") from None
 
 
 _NOT_SIGNIFICANT = re.compile(r"[\s\-/.]+")
@@ -125,3 +138,7 @@ class Matcher:
 
     def hospital_number(self, number: str) -> str:
         return self.digest("hospital-number", normalised_hospital_number(number))
+
+
+def _derived(secret_key: str) -> bytes:
+    return base64.urlsafe_b64encode(hashlib.sha256(b"rltnet-identity:" + secret_key.encode()).digest())

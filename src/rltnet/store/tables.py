@@ -175,7 +175,7 @@ class Order(Base):
     __tablename__ = "orders"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    # "<centre>:<key>": a key is the caller's centre's own (migration 0004)
+    # "<centre>:<key>": a key is the caller's centre's own (migration 0005)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     request_digest: Mapped[str] = mapped_column(String(64))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)

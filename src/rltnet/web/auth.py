@@ -64,7 +64,7 @@ async def checked(
 ) -> Principal:
     """The viewer of a form post, whose CSRF token matches their login."""
     token = request.cookies.get(COOKIE, "")
-    if not hmac.compare_digest(csrf, csrf_token(platform.settings.secret_key, token)):
+    if not hmac.compare_digest(csrf, csrf_token(platform.secret_key, token)):
         raise Forbidden("this form has expired or came from another site; reload the page and try again")
     return who
 

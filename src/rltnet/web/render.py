@@ -97,7 +97,7 @@ def page(
         request=request,
         who=who,
         menu=MENU[who.role] if who else (),
-        csrf=csrf_token(platform.settings.secret_key, token) if who else "",
+        csrf=csrf_token(platform.secret_key, token) if who else "",
         zone=zone,
         when=lambda instant, z=None: when(instant, z or zone),
         local_input=lambda instant, z=None: local_input(instant, z or zone),

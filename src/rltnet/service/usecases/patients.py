@@ -105,7 +105,7 @@ def submit_referral(
         )
     if isinstance(product.activity, PerKgActivity) and body.weight_kg is None:
         raise InvalidInput(f"{product.brand} is dosed per kg: give weight_kg")
-    matcher = Matcher(platform.settings.secret_key)
+    matcher = Matcher(platform.secret_key)
     digest = matcher.digest("referral", body.model_dump_json())
     number_key = matcher.hospital_number(body.identity.hospital_number)
     if idempotency_key is not None:

@@ -35,7 +35,7 @@ def _login_page(request: Request, platform: PlatformDep, status: int = 200, **co
     """The login form, with a new login CSRF token: its nonce goes in a cookie, its MAC in the
     form, so only a form this site gave the browser logs it in (not another site's page)."""
     nonce = secrets.token_urlsafe(16)
-    secret = platform.settings.secret_key
+    secret = platform.secret_key
     response = render.page(
         request, platform, None, "login.html", status=status, login_csrf=login_csrf(secret, nonce), **context
     )
@@ -63,7 +63,7 @@ def login(
 ) -> Response:
     back = safe_next(next)
     nonce = request.cookies.get(LOGIN_COOKIE, "")
-    if not nonce or not hmac.compare_digest(csrf, login_csrf(platform.settings.secret_key, nonce)):
+    if not nonce or not hmac.compare_digest(csrf, login_csrf(platform.secret_key, nonce)):
         message = "this login form has expired or came from another site; log in on this page"
         return _refused(request, platform, message, back, username, 403)
     if not username or not password:

@@ -6,8 +6,8 @@ constraint (SQLite cannot drop it without rebuilding a table other tables refer 
 each key is now prefixed with the order's centre, which is the caller's (an order is
 placed by a coordinator of the patient's centre), and the column is widened for it.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
