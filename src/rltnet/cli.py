@@ -279,6 +279,7 @@ def network_show(
         "population": network.population(),
         "expected_patients_per_year": {k: round(v, 1) for k, v in sorted(yearly.items())},
         "provenance": {k: list(v) for k, v in network.provenance.items()},
+        "offered_but_not_supplied": {k: list(v) for k, v in network.unsupplied().items()},
     }
     if as_json:
         _print_json(facts)
@@ -304,6 +305,23 @@ def network_show(
             c.mdt_weekday.name.title()[:3],
         )
     console.print(centres)
+    _warn_unsupplied(network)
+
+
+def _warn_unsupplied(network: Network) -> None:
+    """A warning for each product a centre offers that no site and lane of the network brings it."""
+    by_product: dict[str, list[str]] = {}
+    for centre_id, products in network.unsupplied().items():
+        for product_id in products:
+            by_product.setdefault(product_id, []).append(centre_id)
+    for product_id, centres in sorted(by_product.items()):
+        console.print(
+            f"[bold yellow]warning:[/] {product_id} is offered at {len(centres)} centre(s) "
+            f"({', '.join(centres)}) but no production site with a lane to them makes it; add a site "
+            f"and lanes that supply it, or take it off those centres' products",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @dose_app.command("activity")

@@ -178,3 +178,11 @@ def test_an_impossible_date_in_a_network_file_names_the_field(tmp_path: Path) ->
     )
     assert served.returncode == 1
     assert "2027-02-30" in served.stderr and "Traceback" not in served.stderr
+
+
+def test_network_show_warns_of_products_a_centre_offers_but_cannot_receive() -> None:
+    shown = rltnet("network", "show", "england")
+    assert shown.returncode == 0, shown.stderr
+    warnings = [line for line in shown.stdout.splitlines() if line.startswith("warning:")]
+    assert any(line.startswith("warning: ra223-dichloride is offered at 5 centre(s)") for line in warnings)
+    assert not any("lu177" in line for line in warnings)  # the sites at Ivrea and Zaragoza make both

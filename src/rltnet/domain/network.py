@@ -346,6 +346,23 @@ class Network:
     def _supplies(self) -> dict[tuple[str, date, str | None], Activity]:
         return {}
 
+    def supplies(self, centre_id: str, product_id: str) -> bool:
+        """Whether a production site that makes `product_id` has a lane to the centre."""
+        return any(
+            product_id in self.sites[lane.site_id].products
+            for lane in self.lanes_to(centre_id)
+            if lane.site_id in self.sites
+        )
+
+    def unsupplied(self) -> dict[str, tuple[str, ...]]:
+        """The products each centre offers that no site and lane of the network can bring it,
+        by centre (only centres with any): a patient referred for them could not be dosed."""
+        gaps = {
+            centre.centre_id: tuple(p for p in centre.products if not self.supplies(centre.centre_id, p))
+            for centre in self.centres.values()
+        }
+        return {centre_id: products for centre_id, products in gaps.items() if products}
+
     def centres_offering(self, product_id: str) -> list[TreatmentCentre]:
         return [c for c in self.centres.values() if product_id in c.products]
 
