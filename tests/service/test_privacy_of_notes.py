@@ -218,3 +218,15 @@ def test_aggregates_hide_small_counts_and_state_the_rule(
     assert "Small numbers are hidden" in page and "&lt;5" in page
     cells = re.findall(r"<td>(\d+)</td>", page)
     assert all(int(n) == 0 or int(n) >= THRESHOLD for n in cells)
+
+
+def test_administrators_see_the_reads_on_a_page_of_their_own(
+    client: TestClient, auth: dict[str, Headers], noted: Noted
+) -> None:
+    client.get(f"/api/v1/patients/{noted.patient}/identity", headers=auth["coord-leeds"])
+    page = _page_client(client, "admin").get("/reads", params={"patient": noted.patient})
+    assert page.status_code == 200
+    assert "coord-leeds" in page.text and f'href="/patients/{noted.patient}"' in page.text
+    assert noted.marker not in page.text
+    for user in ("coord-leeds", "maker", "analyst"):
+        assert _page_client(client, user).get("/reads").status_code == 403

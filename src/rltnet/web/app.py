@@ -24,9 +24,10 @@ from rltnet.web.routes import (
     manufacturer,
     orders,
     patients,
+    reads,
 )
 
-PAGES = (login, board, patients, orders, manufacturer, calendar, disruptions, aggregates)
+PAGES = (login, board, patients, orders, manufacturer, calendar, disruptions, aggregates, reads)
 
 
 def install(app: FastAPI) -> None:

@@ -113,6 +113,10 @@ MENU: dict[Role, tuple[tuple[str, str], ...]] = {
     ),
     Role.PHYSICIAN: (("/board", "Pathway board"), ("/calendar", "Calendar")),
     Role.MANUFACTURER: (("/queue", "Order queue"), ("/disruptions", "Disruptions")),
-    Role.ADMIN: (("/disruptions", "Disruptions"), ("/queue", "Order queue")),
+    Role.ADMIN: (
+        ("/disruptions", "Disruptions"),
+        ("/queue", "Order queue"),
+        ("/reads", "Reads of patient data"),
+    ),
     Role.ANALYST: (("/aggregates", "Aggregates"),),
 }
