@@ -70,3 +70,21 @@ def test_every_written_day_is_read_or_named_as_impossible(year: int, month: int,
         assert problems[0].startswith("date:") and written in problems[0]
     else:
         assert parsed is not None and parsed.day == expected
+
+
+def test_an_events_file_names_the_right_fix_for_each_problem(tmp_path: Path) -> None:
+    events = tmp_path / "events.yaml"
+    events.write_text(
+        "events:\n"
+        "  - {kind: reactor_outag, reactor: hfr-petten, start: 2027-01-12T00:00Z, end: 2027-01-13T00:00Z}\n"
+        "  - {kind: centre_closed, centre: leeds, day: 2027-01-14}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError) as refused:
+        read_events(events)
+    problems = str(refused.value).splitlines()[1:]
+    kind = next(p for p in problems if p.startswith("  - events[0]"))
+    assert "events[0].kind: unknown kind 'reactor_outag'" in kind and "did you mean 'reactor_outage'?" in kind
+    assert "at least one event" not in kind  # the list's own fix is not this item's
+    alias = next(p for p in problems if "events[1].day" in p)
+    assert "known fields: kind, centre, date, reason" in alias

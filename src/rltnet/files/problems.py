@@ -94,10 +94,17 @@ def describe(error: ErrorDetails, model: type[BaseModel], document: Any) -> str:
     where = location(loc, document)
     if error["type"] == "extra_forbidden":
         parent = _field_model(model, loc[:-1])
-        known = list(parent.model_fields) if parent else []
+        known = [f.alias or name for name, f in parent.model_fields.items()] if parent else []
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(known)}"
         return f"{where}: unknown field. Fix: remove it or correct the spelling ({hint})"
+    if error["type"] == "union_tag_invalid":  # an unknown `kind`: name the kinds, not the list's fix
+        context = error.get("ctx") or {}
+        tag, expected = str(context.get("tag", "")), str(context.get("expected_tags", ""))
+        kinds = [k.strip(" '") for k in expected.split(",") if k.strip(" '")]
+        close = difflib.get_close_matches(tag, kinds, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"{where}.kind: unknown kind {tag!r}. Fix: {hint}write one of: {', '.join(kinds)}"
     message = error["msg"].removeprefix("Value error, ")
     found = error.get("input")
     problem = (error.get("ctx") or {}).get("error")
