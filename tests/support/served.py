@@ -40,6 +40,7 @@ PRODUCT = "lu177-vipivotide-tetraxetan"  # Pluvicto: a fixed 7.4 GBq, no weight 
 WORKERS = 2
 PASSWORD = "correct-horse-battery-staple"
 COORDINATOR = "coord-c1"
+MAKER = "maker-1"
 SERVER_START_S = 60.0
 EXCEPTION = re.compile(r"^[a-z][\w.]*(Error|Exception|Violation)\b")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -111,15 +112,20 @@ centres:
 
 
 def prepare(database_url: str, network: Path, patients: int) -> list[str]:
-    """Migrate the database, add the centre's coordinator and physician, and take
-    `patients` patients to MDT approval; their ids."""
+    """Migrate the database, add the centre's coordinator and physician and a manufacturer
+    (`MAKER`), and take `patients` patients to MDT approval; their ids."""
     platform = Platform.start(Settings(database_url=database_url, network=str(network)))
     try:
         with platform.sessions() as session:
             users = {}
-            for username, role in ((COORDINATOR, "coordinator"), ("doc-c1", "physician")):
+            for username, role in (
+                (COORDINATOR, "coordinator"),
+                ("doc-c1", "physician"),
+                (MAKER, "manufacturer"),
+            ):
+                centre = None if role == "manufacturer" else "c1"
                 body = UserCreate.model_validate(
-                    {"username": username, "password": PASSWORD, "role": role, "centre_id": "c1"}
+                    {"username": username, "password": PASSWORD, "role": role, "centre_id": centre}
                 )
                 users[role] = add_user(session, platform, body)
             session.commit()
@@ -192,9 +198,9 @@ def start_server(database_url: str, network: Path, log: Path) -> Server:
     pytest.fail(f"the server did not answer within {SERVER_START_S} s:\n{log.read_text()[-4000:]}")
 
 
-def login(server: Server) -> dict[str, str]:
+def login(server: Server, username: str = COORDINATOR) -> dict[str, str]:
     response = httpx.post(
-        f"{server.url}/api/v1/auth/login", json={"username": COORDINATOR, "password": PASSWORD}, timeout=30
+        f"{server.url}/api/v1/auth/login", json={"username": username, "password": PASSWORD}, timeout=30
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -254,7 +260,11 @@ def assert_bookings_add_up(database_url: str, network: Path) -> Stored:
         assert batch.booked == doses_per_batch[batch.id], f"batch {batch.id}: booked != its doses"
         assert batch.booked <= batch.capacity, f"batch {batch.id} overbooked"
     assert set(doses) == shipments == set(appointments), "a placement without its dose, shipment or chair"
-    placed = {order_id for order_id, order in orders.items() if order.plan_note is None}
+    placed = {
+        order_id
+        for order_id, order in orders.items()
+        if order.plan_note is None and order.status != "cancelled"
+    }
     assert placed == set(doses), "an order placed without a dose, or a dose for an unplaced order"
     by_chair: defaultdict[tuple[str, int], list[tables.Appointment]] = defaultdict(list)
     activity: defaultdict[tuple[str, date], float] = defaultdict(float)

@@ -39,6 +39,10 @@ class PathwayError(RltnetError):
     """A patient-pathway move that the pathway's rules do not allow."""
 
 
+class OrderStateError(RltnetError):
+    """A change an order's status does not allow (adjusting a cancelled order, say)."""
+
+
 class DataFileError(InvalidInput):
     """A data file (catalogue, network) is malformed; names the file, field, value and fix."""
 

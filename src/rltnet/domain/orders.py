@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from rltnet.domain.errors import InvalidInput
+from rltnet.domain.errors import InvalidInput, OrderStateError
 from rltnet.domain.products import TherapyProduct
 from rltnet.domain.units import Activity, require_aware
 
@@ -65,3 +66,87 @@ def first_cycle_window(
 def later_cycle_window(product: TherapyProduct, previous_at: datetime) -> tuple[datetime, datetime]:
     """A later cycle: the label's interval and its allowed slack after the previous one."""
     return product.schedule.next_cycle_window(previous_at)
+
+
+class OrderStatus(StrEnum):
+    """Where an order stands; the dose's journey in detail is the patient's pathway."""
+
+    REQUESTED = "requested"  # taken, placed where capacity allowed, awaiting the manufacturer
+    CONFIRMED = "confirmed"  # the manufacturer will make it (and ships it, until given or missed)
+    CANCELLED = "cancelled"
+    FAILED = "failed"  # its batch failed QC
+    MISSED = "missed"  # not given: the patient did not come, or the dose came too late
+    ADMINISTERED = "administered"
+
+
+class OrderChange(StrEnum):
+    """What may happen to an order once taken; each value reads after "cannot"."""
+
+    CONFIRM = "be confirmed"
+    ADJUST = "be adjusted"  # a new preferred time: placed again, to be confirmed again
+    PROPOSE = "have another date proposed"  # by the manufacturer; nothing moves yet
+    ACCEPT_PROPOSAL = "have a proposed date accepted"  # by the centre: an adjustment
+    REPLAN = "be re-planned"  # the full planner moves its placement
+    PROGRESS = "have its dose's journey recorded"  # production, release, shipping, delivery
+    FAIL_QC = "fail QC"
+    MISS = "be recorded as missed"
+    CANCEL = "be cancelled"
+    ADMINISTER = "be administered"
+
+
+S, C = OrderStatus, OrderChange
+LIVE = frozenset({S.REQUESTED, S.CONFIRMED})
+"""Orders whose dose is still to be made or given: the only ones that hold a placement that
+may move, and the only ones a patient may have one of."""
+
+# The whole state machine: the status each change leads to, from each status that allows it.
+# Finished orders (cancelled, failed, missed, administered) allow nothing: a patient whose
+# dose was not given gets a new order, never a revived one.
+TRANSITIONS: dict[OrderStatus, dict[OrderChange, OrderStatus]] = {
+    S.REQUESTED: {
+        C.CONFIRM: S.CONFIRMED,
+        C.ADJUST: S.REQUESTED,
+        C.PROPOSE: S.REQUESTED,
+        C.ACCEPT_PROPOSAL: S.REQUESTED,
+        C.REPLAN: S.REQUESTED,
+        C.CANCEL: S.CANCELLED,
+    },
+    S.CONFIRMED: {
+        C.ADJUST: S.REQUESTED,
+        C.PROPOSE: S.CONFIRMED,
+        C.ACCEPT_PROPOSAL: S.REQUESTED,
+        C.REPLAN: S.CONFIRMED,
+        C.PROGRESS: S.CONFIRMED,
+        C.FAIL_QC: S.FAILED,
+        C.MISS: S.MISSED,
+        C.CANCEL: S.CANCELLED,
+        C.ADMINISTER: S.ADMINISTERED,
+    },
+    S.CANCELLED: {},
+    S.FAILED: {},
+    S.MISSED: {},
+    S.ADMINISTERED: {},
+}
+
+
+def next_status(order_id: str, status: str, change: OrderChange) -> OrderStatus:
+    """The status `change` leads to from `status`, or `OrderStateError` saying what is allowed.
+
+    >>> next_status("O-1", "confirmed", OrderChange.ADJUST).value
+    'requested'
+    >>> next_status("O-1", "cancelled", OrderChange.ADJUST)
+    Traceback (most recent call last):
+    ...
+    rltnet.domain.errors.OrderStateError: order O-1 is cancelled, so it cannot be adjusted: only a \
+requested or confirmed order can; it is finished: order the patient's next dose instead
+    """
+    current = OrderStatus(status)
+    found = TRANSITIONS[current].get(change)
+    if found is not None:
+        return found
+    allowed = " or ".join(s.value for s, changes in TRANSITIONS.items() if change in changes)
+    finished = "" if current in LIVE else "; it is finished: order the patient's next dose instead"
+    raise OrderStateError(
+        f"order {order_id} is {current.value}, so it cannot {change.value}: only a {allowed} order can"
+        f"{finished}"
+    )

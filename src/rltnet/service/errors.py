@@ -12,7 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from rltnet.domain.errors import DoseOutsideWindow, InvalidInput, PathwayError, RltnetError, UnknownName
+from rltnet.domain.errors import (
+    DoseOutsideWindow,
+    InvalidInput,
+    OrderStateError,
+    PathwayError,
+    RltnetError,
+    UnknownName,
+)
 from rltnet.domain.products import DoseNotAllowed
 
 log = logging.getLogger(__name__)
@@ -93,6 +100,7 @@ _STATUS: tuple[tuple[type[RltnetError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (PathwayError, 409),
+    (OrderStateError, 409),
     (DoseOutsideWindow, 409),
     (TooManyAttempts, 429),
     (Overloaded, 503),

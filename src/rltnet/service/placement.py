@@ -33,6 +33,12 @@ made under it is exact and no two of them wait on each other's rows in a circle
 (a deadlock PostgreSQL would break by failing one). The rest of a transaction (the
 order, its events, the audit) runs in parallel. On SQLite every write transaction
 is serial already.
+
+The one lock order, everywhere (group commit, a change of one order, a re-plan):
+the patients' rows, then the placement lock, then the orders' rows, then the batch
+and centre-day rows in key order (`usecases.orders.changing`). The database's CHECK
+constraints are the last guard: no batch's booked count below 0 or over its
+capacity, no centre-day's activity below 0.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -204,6 +205,10 @@ class Batch(Base):
     """A production batch and how many of its doses are booked."""
 
     __tablename__ = "batches"
+    # the last guard under the service's locks (migration 0004)
+    __table_args__ = (
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_batches_booked_within_capacity"),
+    )
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     site_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -218,6 +223,8 @@ class CentreDay(Base):
     also the lock that serialises bookings at a centre on a day."""
 
     __tablename__ = "centre_days"
+    # a float sum: a Bq below 0 is rounding, more a fault (migration 0004)
+    __table_args__ = (CheckConstraint("activity_bq > -1.0", name="ck_centre_days_activity_not_negative"),)
 
     centre_id: Mapped[str] = mapped_column(ForeignKey("centres.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -252,6 +259,7 @@ class Appointment(Base):
     __table_args__ = (
         UniqueConstraint("centre_id", "chair", "start_at"),
         Index("ix_appointments_centre_start", "centre_id", "start_at"),
+        CheckConstraint("chair >= 1", name="ck_appointments_chair_from_one"),
     )
 
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)

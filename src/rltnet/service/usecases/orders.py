@@ -16,13 +16,19 @@ from sqlalchemy.orm import Session
 
 from rltnet.domain.dose import Dose
 from rltnet.domain.errors import InvalidInput
-from rltnet.domain.orders import DoseOrder, first_cycle_window, later_cycle_window
+from rltnet.domain.orders import (
+    DoseOrder,
+    OrderChange,
+    first_cycle_window,
+    later_cycle_window,
+    next_status,
+)
 from rltnet.domain.pathway import Move, PathwayEvent, PatientPathway, Stage
 from rltnet.domain.products import TherapyProduct
 from rltnet.domain.units import Activity, after, format_instant
 from rltnet.service import audit, pathways
 from rltnet.service.errors import Conflict, Forbidden, NotFound
-from rltnet.service.placement import Placed
+from rltnet.service.placement import Placed, serialise
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     AdministrationCreate,
@@ -50,6 +56,7 @@ _STEPS = {
     "miss": Move.MISS,
 }
 _SHIPMENT_STATUS = {"ship": "in transit", "deliver": "delivered", "miss": "missed"}
+_CHANGES = {"fail_qc": OrderChange.FAIL_QC, "miss": OrderChange.MISS}  # other steps: PROGRESS
 
 
 def cycle_window(
@@ -240,6 +247,28 @@ def _visible(session: Session, who: Principal, order_id: str) -> tables.Order:
     return row
 
 
+def changing(session: Session, who: Principal, order_id: str) -> tables.Order:
+    """The order, if the caller may see it, locked for a change and read afresh under the locks.
+
+    Every change of a stored order (confirm, adjust, propose, accept, cancel, progress,
+    administer) and every placement, re-plan and group commit takes its locks in this one
+    order, so no two ever wait on each other in a circle (see `service.placement`):
+
+    1. the patients' rows (in id order), which the pathway's events update;
+    2. the placement lock (`placement.serialise`; on SQLite the write lock, from BEGIN);
+    3. the orders' rows;
+    4. the batch rows, then the centre-day rows, in key order (the counters).
+
+    A change that came second therefore finds the order as the first left it (cancelled,
+    say) and is judged on that (`domain.orders.next_status`).
+    """
+    row = _visible(session, who, order_id)  # whose it is: an order never changes patient
+    session.execute(select(tables.Patient.id).where(tables.Patient.id == row.patient_id).with_for_update())
+    serialise(session)
+    session.refresh(row, with_for_update=True)
+    return row
+
+
 def _advance(
     session: Session, platform: Platform, who: Principal, row: tables.Order, event: PathwayEvent
 ) -> None:
@@ -258,13 +287,12 @@ def _advance(
 def confirm(session: Session, platform: Platform, who: Principal, order_id: str) -> OrderPublic:
     if who.role is not Role.MANUFACTURER:
         raise Forbidden("orders are confirmed by the manufacturer")
-    row = _visible(session, who, order_id)
-    if row.status != "requested":
-        raise Conflict(f"order {order_id} is {row.status}; only a requested order can be confirmed")
+    row = changing(session, who, order_id)
+    status = next_status(order_id, row.status, OrderChange.CONFIRM)
     before = audit.snapshot(row)
     at = platform.clock.now()
     _advance(session, platform, who, row, PathwayEvent(Move.CONFIRM, at, who.username))
-    row.status, row.confirmed_at = "confirmed", at
+    row.status, row.confirmed_at = status, at
     audit.record(
         session, who, "confirm", "order", order_id, before, audit.snapshot(row), at=platform.clock.now()
     )
@@ -276,12 +304,11 @@ def adjust(
     session: Session, platform: Platform, who: Principal, order_id: str, body: OrderAdjust
 ) -> OrderPublic:
     """A new preferred time: the dose is placed again; a confirmed order needs confirming again.
-    Not once its batch has started."""
+    Only a live order (requested or confirmed), and not once its batch has started."""
     row = _centre_order(session, who, order_id)
-    dose = session.get(tables.Dose, order_id)
+    status = next_status(order_id, row.status, OrderChange.ADJUST)
+    check_movable(session, row, platform.clock.now())
     at = platform.clock.now()
-    if dose is not None and dose.calibration_at <= at:
-        raise Conflict(f"the dose of order {order_id} is already in production; it cannot be moved")
     if not row.earliest_at <= body.preferred_at <= row.latest_at:
         raise InvalidInput(
             f"preferred_at {format_instant(body.preferred_at)} is outside the order's window "
@@ -289,7 +316,7 @@ def adjust(
         )
     before = audit.snapshot(row)
     platform.placer.release(session, order_id, row.prescribed_bq)
-    row.preferred_at, row.status, row.confirmed_at = body.preferred_at, "requested", None
+    row.preferred_at, row.status, row.confirmed_at = body.preferred_at, status, None
     row.proposed_at, row.proposal_note = None, None  # the centre has chosen: a pending proposal lapses
     order = domain_order(row)
     placed = platform.placer.place(session, order, at)
@@ -306,8 +333,7 @@ def cancel(
 ) -> CancellationPublic:
     """Cancel under the product's cancellation terms; the fee, if any, is shown."""
     row = _centre_order(session, who, order_id)
-    if row.status in ("cancelled", "administered"):
-        raise Conflict(f"order {order_id} is {row.status}; it cannot be cancelled")
+    status = next_status(order_id, row.status, OrderChange.CANCEL)
     product = platform.catalogue.therapy(row.product_id)
     dose = session.get(tables.Dose, order_id)
     at = platform.clock.now()
@@ -315,7 +341,7 @@ def cancel(
     before = audit.snapshot(row)
     _advance(session, platform, who, row, PathwayEvent(Move.CANCEL_ORDER, at, who.username, body.reason))
     platform.placer.release(session, order_id, row.prescribed_bq)
-    row.status, row.cancelled_at, row.cancellation_fee = "cancelled", at, fee
+    row.status, row.cancelled_at, row.cancellation_fee = status, at, fee
     row.proposed_at, row.proposal_note = None, None
     audit.record(
         session, who, "cancel", "order", order_id, before, audit.snapshot(row), at=platform.clock.now()
@@ -332,10 +358,19 @@ def cancel(
     return CancellationPublic(order=public(session, row, platform), fee=fee, consequence=consequence)
 
 
+def check_movable(session: Session, row: tables.Order, at: datetime) -> None:
+    """Not once its dose is being made: production recorded, or its batch's start passed by `at`."""
+    patient = session.get(tables.Patient, row.patient_id)
+    dose = session.get(tables.Dose, row.id)
+    started = dose is not None and dose.calibration_at <= at
+    if started or (patient is not None and patient.stage not in (Stage.ORDERED, Stage.CONFIRMED)):
+        raise Conflict(f"the dose of order {row.id} is already in production; it cannot be moved")
+
+
 def _centre_order(session: Session, who: Principal, order_id: str) -> tables.Order:
     if who.role is not Role.COORDINATOR:
         raise Forbidden("orders are adjusted and cancelled by a coordinator of the patient's centre")
-    return _visible(session, who, order_id)
+    return changing(session, who, order_id)
 
 
 def progress(
@@ -348,7 +383,8 @@ def progress(
         raise Forbidden(f"'{body.step}' is recorded by the manufacturer")
     if body.step == "miss" and who.role not in CENTRE_ROLES:
         raise Forbidden("a missed dose is recorded by the patient's centre")
-    row = _visible(session, who, order_id)
+    row = changing(session, who, order_id)
+    status = next_status(order_id, row.status, _CHANGES.get(body.step, OrderChange.PROGRESS))
     before = audit.snapshot(row)
     _advance(
         session,
@@ -360,8 +396,7 @@ def progress(
     shipment = session.get(tables.Shipment, order_id)
     if shipment is not None and body.step in _SHIPMENT_STATUS:
         shipment.status = _SHIPMENT_STATUS[body.step]
-    if body.step in ("fail_qc", "miss"):
-        row.status = "failed" if body.step == "fail_qc" else "missed"
+    row.status = status
     audit.record(
         session, who, body.step, "order", order_id, before, audit.snapshot(row), at=platform.clock.now()
     )
@@ -379,8 +414,12 @@ def administer(
     if who.centre_id != patient.centre_id:
         raise NotFound("patient", patient_id)
     row = session.get(tables.Order, body.order_id)
+    if row is None or row.patient_id != patient_id:
+        raise NotFound("placed order of this patient", body.order_id)
+    row = changing(session, who, body.order_id)
+    status = next_status(row.id, row.status, OrderChange.ADMINISTER)
     dose_row = session.get(tables.Dose, body.order_id)
-    if row is None or row.patient_id != patient_id or dose_row is None:
+    if dose_row is None:
         raise NotFound("placed order of this patient", body.order_id)
     product = platform.catalogue.therapy(row.product_id)
     dose = Dose(
@@ -398,7 +437,7 @@ def administer(
     pathways.record(
         session, patient, pathway, PathwayEvent(Move.ADMINISTER, body.at, who.username, dose=dose)
     )
-    row.status = "administered"
+    row.status = status
     audit.record(
         session, who, "administer", "order", row.id, before, audit.snapshot(row), at=platform.clock.now()
     )

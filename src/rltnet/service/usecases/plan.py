@@ -14,7 +14,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from rltnet.domain.errors import InvalidInput, UnknownName
@@ -198,8 +198,8 @@ def _replan(
         raise Forbidden(
             "the plan is re-optimised and disruptions declared by the manufacturer or an administrator"
         )
-    if commit:
-        _hold_bookings(session)
+    if commit:  # before the read: the plan it changes is the one it read (usecases.orders.changing)
+        serialise(session)
     old = current(session, platform)
     earlier = stored_events(session)
     booked = held(session, now)
@@ -302,16 +302,6 @@ def _require_valid(
     ]
     if violations:
         raise Conflict(str(PlanBreaksRules(violations, "the re-plan")))
-
-
-def _hold_bookings(session: Session) -> None:
-    """Hold off instant placements and cancellations until this re-plan is written.
-
-    They update `batches` first, so locking it against updates serialises them behind
-    the re-plan; on SQLite every write transaction already holds the database.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE batches IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def _apply(session: Session, platform: Platform, old: Plan, result: Replan) -> None:

@@ -15,17 +15,15 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from rltnet.domain.errors import InvalidInput
-from rltnet.domain.pathway import Stage
+from rltnet.domain.orders import OrderChange, next_status
 from rltnet.domain.units import format_instant
 from rltnet.service import audit
-from rltnet.service.errors import Conflict, Forbidden, NotFound
+from rltnet.service.errors import Conflict, Forbidden
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import OrderAdjust, OrderPublic, ProposalCreate
 from rltnet.service.security import Principal, Role
 from rltnet.service.usecases import orders
 from rltnet.store import tables
-
-OPEN = ("requested", "confirmed")  # orders whose dose may still be made for another date
 
 
 def propose(
@@ -34,8 +32,9 @@ def propose(
     """The manufacturer's proposal of another time, inside the order's window, in the future."""
     if who.role is not Role.MANUFACTURER:
         raise Forbidden("another date is proposed by the manufacturer; a centre adjusts its own order")
-    row = _open_order(session, who, order_id)
-    _check_movable(session, row, platform.clock.now())
+    row = orders.changing(session, who, order_id)
+    next_status(order_id, row.status, OrderChange.PROPOSE)
+    orders.check_movable(session, row, platform.clock.now())
     _check_time(row, body.proposed_at, platform.clock.now())
     before = audit.snapshot(row)
     row.proposed_at, row.proposal_note = body.proposed_at, body.note or None
@@ -55,13 +54,14 @@ def accept(session: Session, platform: Platform, who: Principal, order_id: str) 
     """
     if who.role is not Role.COORDINATOR:
         raise Forbidden("a proposed date is accepted by a coordinator of the patient's centre")
-    row = _open_order(session, who, order_id)
+    row = orders.changing(session, who, order_id)
+    next_status(order_id, row.status, OrderChange.ACCEPT_PROPOSAL)
     proposed = row.proposed_at
     if proposed is None:
         raise Conflict(
             f"order {order_id} has no proposed date to accept; adjust the order to change its time"
         )
-    _check_movable(session, row, platform.clock.now())
+    orders.check_movable(session, row, platform.clock.now())
     _check_time(row, proposed, platform.clock.now())
     before = audit.snapshot(row)
     row.proposed_at, row.proposal_note = None, None
@@ -76,28 +76,6 @@ def accept(session: Session, platform: Platform, who: Principal, order_id: str) 
         at=platform.clock.now(),
     )
     return orders.adjust(session, platform, who, order_id, OrderAdjust(preferred_at=proposed))
-
-
-def _open_order(session: Session, who: Principal, order_id: str) -> tables.Order:
-    """The order, if the caller may see it (another centre's is not found) and it is still open."""
-    row = session.get(tables.Order, order_id)
-    if row is None or not who.sees_centre(row.centre_id):
-        raise NotFound("order", order_id)
-    if row.status not in OPEN:
-        raise Conflict(
-            f"order {order_id} is {row.status}; another date can be proposed or accepted only while "
-            f"it is requested or confirmed"
-        )
-    return row
-
-
-def _check_movable(session: Session, row: tables.Order, now: datetime) -> None:
-    """Not once its dose is being made: production recorded, or its batch's start passed."""
-    patient = session.get(tables.Patient, row.patient_id)
-    dose = session.get(tables.Dose, row.id)
-    started = dose is not None and dose.calibration_at <= now
-    if started or (patient is not None and patient.stage not in (Stage.ORDERED, Stage.CONFIRMED)):
-        raise Conflict(f"the dose of order {row.id} is already in production; it cannot be moved")
 
 
 def _check_time(row: tables.Order, at: datetime, now: datetime) -> None:
