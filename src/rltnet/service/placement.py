@@ -21,11 +21,11 @@ disruption) accounts for it.
 
 `place_many` places the orders of one transaction together (the service's group
 commit) in a fixed number of statements: one read, each order's option and chair
-chosen in memory against it and against the orders before it, the counters moved
-by one statement each, in key order (two batches never wait on each other in a
-circle), then read again under the locks those updates took. An order that no
-longer fits, because a writer that did not take the placement lock (below) took
-the capacity since the read, gives back what it took and is placed alone, as above.
+chosen in memory against it and against the orders before it, the counters read
+again while locking their rows, in key order (two batches never wait on each other
+in a circle), then moved by one statement each. An order that no longer fits,
+because a writer that did not take the placement lock (below) took the capacity
+since the read, takes nothing there and is placed alone, as above.
 
 On PostgreSQL every placement, booking and release first takes one transaction-level
 advisory lock (`serialise`), held to the commit: they run one at a time, so a read
@@ -96,6 +96,11 @@ _CENTRE_DAYS_BETWEEN = (
     .where(CENTRE_DAYS.c.day >= bindparam("first"))
     .where(CENTRE_DAYS.c.day <= bindparam("last"))
 )
+# the same reads, locking the rows in key order (a batch of orders' guard read)
+_BATCHES_LOCKED = _BATCHES_NAMED.order_by(BATCHES.c.id).with_for_update()
+_CENTRE_DAYS_LOCKED = _CENTRE_DAYS_BETWEEN.order_by(
+    CENTRE_DAYS.c.centre_id, CENTRE_DAYS.c.day
+).with_for_update()
 _APPOINTMENTS_OVERLAPPING = (
     select(APPOINTMENTS.c.centre_id, APPOINTMENTS.c.chair, APPOINTMENTS.c.start_at, APPOINTMENTS.c.end_at)
     .where(APPOINTMENTS.c.centre_id.in_(bindparam("centres", expanding=True)))
@@ -478,32 +483,32 @@ class Placer:
         return f"every option is taken: {listed}"
 
     def _reserve_many(self, session: Session, picks: list[_Pick], found: _Found) -> _Reserved:
-        """Move each batch's and centre-day's counter by the picks' total, then, holding those
-        rows, keep the picks that fit (capacity, permit) and give back the rest.
+        """Read each batch's and centre-day's counter again while locking its row (key order),
+        keep the picks that fit (capacity, permit), and move each counter by the kept picks'
+        total; the rest are to be placed alone.
 
         Under the placement lock the read the picks were made from is exact, so all fit;
         the counters are read again anyway, as a guard against a writer that did not take
-        the lock (their rows are few). Chairs are seated from that read alone."""
+        the lock (their rows are few). A counter never passes its bound, even for a moment
+        (the database's CHECK constraints would refuse it). Chairs are seated from the read
+        alone."""
         reserved = _Reserved()
         if not picks:
             return reserved
+        self._ensure_rows(session, picks, found)
         doses: Counter[str] = Counter(p.option.batch_id for p in picks)
         activity: defaultdict[tuple[str, date], float] = defaultdict(float)
         for pick in picks:
             activity[(pick.order.centre_id, pick.day)] += pick.order.prescribed.bq
-        self._ensure_rows(session, picks, found)
-        session.execute(_ADD_DOSES, [{"batch": b, "n": n} for b, n in sorted(doses.items())])
-        session.execute(
-            _ADD_ACTIVITY, [{"centre": c, "on_day": d, "bq": bq} for (c, d), bq in sorted(activity.items())]
-        )
         held = self._held(session, picks, sorted(doses))
         over_batch: dict[str, int] = {}
         for batch_id, (booked, capacity, failed) in held.batches.items():
-            over_batch[batch_id] = doses[batch_id] if failed else booked - capacity
+            over_batch[batch_id] = doses[batch_id] if failed else booked + doses[batch_id] - capacity
         over_bq = {
             (centre_id, day): held.activity_bq.get((centre_id, day), 0.0)
+            + bq
             - self.network.centres[centre_id].daily_activity_limit.bq
-            for centre_id, day in activity
+            for (centre_id, day), bq in activity.items()
         }
         for pick in reversed(picks):  # the last picks give way, as if they had come later
             key = (pick.order.centre_id, pick.day)
@@ -514,7 +519,16 @@ class Placer:
             else:
                 reserved.kept.append(pick)
         reserved.kept.reverse()
-        self._give_back(session, reserved.dropped)
+        kept_doses: Counter[str] = Counter(p.option.batch_id for p in reserved.kept)
+        kept_bq: defaultdict[tuple[str, date], float] = defaultdict(float)
+        for pick in reserved.kept:
+            kept_bq[(pick.order.centre_id, pick.day)] += pick.order.prescribed.bq
+        if reserved.kept:
+            session.execute(_ADD_DOSES, [{"batch": b, "n": n} for b, n in sorted(kept_doses.items())])
+            session.execute(
+                _ADD_ACTIVITY,
+                [{"centre": c, "on_day": d, "bq": bq} for (c, d), bq in sorted(kept_bq.items())],
+            )
         return reserved
 
     def _ensure_rows(self, session: Session, picks: list[_Pick], found: _Found) -> None:
@@ -536,30 +550,18 @@ class Placer:
         )
 
     def _held(self, session: Session, picks: list[_Pick], batch_ids: list[str]) -> _Booked:
-        """The picks' counters, read while holding the locks of their rows."""
+        """The picks' counters, read while locking their rows: batches, then centre-days, each
+        in key order."""
         centres = sorted({p.order.centre_id for p in picks})
         days = sorted(p.day for p in picks)
-        batches = session.execute(_BATCHES_NAMED, {"ids": batch_ids}).all()
+        batches = session.execute(_BATCHES_LOCKED, {"ids": batch_ids}).all()
         activity = session.execute(
-            _CENTRE_DAYS_BETWEEN, {"centres": centres, "first": days[0], "last": days[-1]}
+            _CENTRE_DAYS_LOCKED, {"centres": centres, "first": days[0], "last": days[-1]}
         ).all()
         return _Booked(
             {row.id: (row.booked, row.capacity, row.failed) for row in batches},
             {(row.centre_id, row.day): row.activity_bq for row in activity},
             {},
-        )
-
-    def _give_back(self, session: Session, dropped: list[_Pick]) -> None:
-        """Undo the counters of the dropped picks (the opposite updates, in key order)."""
-        if not dropped:
-            return
-        doses: Counter[str] = Counter(p.option.batch_id for p in dropped)
-        activity: defaultdict[tuple[str, date], float] = defaultdict(float)
-        for pick in dropped:
-            activity[(pick.order.centre_id, pick.day)] += pick.order.prescribed.bq
-        session.execute(_ADD_DOSES, [{"batch": b, "n": -n} for b, n in sorted(doses.items())])
-        session.execute(
-            _ADD_ACTIVITY, [{"centre": c, "on_day": d, "bq": -bq} for (c, d), bq in sorted(activity.items())]
         )
 
     def _reserve(
