@@ -1,4 +1,4 @@
-"""The database's last guard on the counters (migration 0004), on SQLite and PostgreSQL: a
+"""The database's last guard on the counters (migration 0005), on SQLite and PostgreSQL: a
 batch booked below 0 or over its capacity, or a centre-day's activity below 0, is refused;
 counters a race corrupted before are repaired by the migration."""
 
@@ -16,9 +16,9 @@ from rltnet.store.migrate import upgrade
 
 
 @pytest.fixture
-def at_0003(fresh_database_url: str) -> Iterator[Engine]:
+def before_checks(fresh_database_url: str) -> Iterator[Engine]:
     engine = db.connect(fresh_database_url)
-    upgrade(engine, "0003")
+    upgrade(engine, "0004")
     yield engine
     engine.dispose()
 
@@ -70,10 +70,10 @@ def _corrupt(engine: Engine) -> None:
         )
 
 
-def test_the_migration_repairs_corrupted_counters_and_then_guards_them(at_0003: Engine) -> None:
-    _corrupt(at_0003)
-    upgrade(at_0003)
-    with at_0003.connect() as connection:
+def test_the_migration_repairs_corrupted_counters_and_then_guards_them(before_checks: Engine) -> None:
+    _corrupt(before_checks)
+    upgrade(before_checks)
+    with before_checks.connect() as connection:
         booked = {row.id: row.booked for row in connection.execute(text("SELECT id, booked FROM batches"))}
         activity = connection.execute(text("SELECT activity_bq FROM centre_days")).scalar_one()
     assert booked == {"s1-a": 0, "s1-b": 0}, "recounted from the doses (none)"
@@ -84,7 +84,7 @@ def test_the_migration_repairs_corrupted_counters_and_then_guards_them(at_0003: 
         update(batches).where(batches.id == "s1-b").values(booked=7),
         update(days).where(days.centre_id == "c1").values(activity_bq=-7.4e9),
     ):
-        with pytest.raises(IntegrityError), at_0003.begin() as connection:
+        with pytest.raises(IntegrityError), before_checks.begin() as connection:
             connection.execute(change)
-    with at_0003.begin() as connection:
+    with before_checks.begin() as connection:
         connection.execute(update(batches).where(batches.id == "s1-b").values(booked=6))  # full is fine
