@@ -6,7 +6,8 @@ reads (centres, orders, the plan, appointments), 60 new orders, 25 cancellations
 25 adjustments (some of orders being cancelled at the same moment) and 10
 re-optimisations that commit (`tests/support/mixed_load.py`, the same load as the
 suite's test in tests/service/test_load.py). It prints, per database and run: the
-requests, how many got no answer, the 5xx, each kind's statuses, p50/p99/max
+requests, how many were sent again after a dropped connection and how many got no
+answer even then, the 5xx, each kind's statuses, p50/p99/max
 latency, the burst's wall time, and the counters recounted from the orders
 (every batch's booked doses, every centre-day's activity, every chair). Run:
 
@@ -50,7 +51,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     mix = Mix()
-    columns = ("database", "run", "requests", "unanswered", "5xx", "p50 s", "p99 s", "max s", "burst s")
+    columns = (
+        "database",
+        "run",
+        "requests",
+        "resent",
+        "unanswered",
+        "5xx",
+        "p50 s",
+        "p99 s",
+        "max s",
+        "burst s",
+    )
     print("| " + " | ".join((*columns, "statuses", "counters")) + " |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for database in args.databases:
@@ -65,7 +77,8 @@ def main() -> None:
                 f"{o.centre_days_checked} centre-days, chairs: all match"
             )
             print(
-                f"| {database} | {index} | {len(o.sent)} | {len(o.unanswered)} | {len(o.server_errors)} | "
+                f"| {database} | {index} | {len(o.sent)} | {len(o.resent)} | {len(o.unanswered)} | "
+                f"{len(o.server_errors)} | "
                 f"{o.p(0.5):.2f} | {o.p(0.99):.2f} | {o.p(1.0):.2f} | {o.wall_s:.1f} | {statuses} | "
                 f"{counters} |",
                 flush=True,

@@ -52,6 +52,7 @@ class Sent:
     status: int  # 0: no answer
     seconds: float
     detail: str = ""
+    tries: int = 1  # 2: the connection was dropped unanswered once, and the request sent again
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class Outcome:
     def unanswered(self) -> list[Sent]:
         return [s for s in self.sent if s.status == 0]
 
+    @property
+    def resent(self) -> list[Sent]:
+        return [s for s in self.sent if s.tries > 1]
+
     def p(self, quantile: float) -> float:
         seconds = sorted(s.seconds for s in self.sent)
         return seconds[min(len(seconds) - 1, int(quantile * len(seconds)))]
@@ -82,13 +87,20 @@ class Outcome:
 
 
 async def _send(http: httpx.AsyncClient, kind: str, method: str, path: str, **kwargs: Any) -> Sent:
+    """The request's answer; sent once more, as a client would, if its connection was dropped
+    unanswered (hundreds of connections opened at once on two loaded cores: see
+    tests/service/test_concurrency.py). Orders carry their idempotency key both times."""
     started = time.monotonic()
-    try:
-        response = await http.request(method, path, **kwargs)
-    except httpx.TransportError as err:
-        return Sent(kind, 0, time.monotonic() - started, repr(err))
-    detail = response.text[:300] if response.status_code >= 400 else ""
-    return Sent(kind, response.status_code, time.monotonic() - started, detail)
+    failure = ""
+    for tries in (1, 2):
+        try:
+            response = await http.request(method, path, **kwargs)
+        except httpx.TransportError as err:
+            failure = repr(err)
+            continue
+        detail = response.text[:300] if response.status_code >= 400 else ""
+        return Sent(kind, response.status_code, time.monotonic() - started, detail, tries)
+    return Sent(kind, 0, time.monotonic() - started, failure, 2)
 
 
 def _preferred(order: dict[str, Any], rng: random.Random) -> str:
