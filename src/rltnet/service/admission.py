@@ -28,9 +28,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from rltnet.service.errors import RETRY_AFTER_S, Overloaded
+from rltnet.store.db import POOL_TIMEOUT_S
 
 THREADS = 12  # threads per worker for sync endpoints; see service.app
-WAIT_S = 10.0  # the longest a request waits for its turn before it is shed
+# The longest a request waits for its turn before it is shed: as long as the database's own
+# lock and pool timeouts (store.db.POOL_TIMEOUT_S). Writes of orders queue behind one another
+# for the placement lock (a re-optimisation holds it for its solve, a second or more), and
+# the requests behind them wait with them: 10 s shed 2 of 200 mixed requests on a loaded
+# two-core machine (tests/service/test_load.py), which the service could serve in 23 s.
+WAIT_S = float(POOL_TIMEOUT_S)
 QUEUE = 8 * THREADS  # requests that may wait at once; more are shed at once
 
 
