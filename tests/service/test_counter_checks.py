@@ -1,4 +1,4 @@
-"""The database's last guard on the counters (migration 0005), on SQLite and PostgreSQL: a
+"""The database's last guard on the counters (migration 0006), on SQLite and PostgreSQL: a
 batch booked below 0 or over its capacity, or a centre-day's activity below 0, is refused;
 counters a race corrupted before are repaired by the migration."""
 
@@ -18,7 +18,7 @@ from rltnet.store.migrate import upgrade
 @pytest.fixture
 def before_checks(fresh_database_url: str) -> Iterator[Engine]:
     engine = db.connect(fresh_database_url)
-    upgrade(engine, "0004")
+    upgrade(engine, "0005")
     yield engine
     engine.dispose()
 

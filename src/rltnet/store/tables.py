@@ -205,7 +205,7 @@ class Batch(Base):
     """A production batch and how many of its doses are booked."""
 
     __tablename__ = "batches"
-    # the last guard under the service's locks (migration 0005)
+    # the last guard under the service's locks (migration 0006)
     __table_args__ = (
         CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_batches_booked_within_capacity"),
     )
@@ -223,7 +223,7 @@ class CentreDay(Base):
     also the lock that serialises bookings at a centre on a day."""
 
     __tablename__ = "centre_days"
-    # a float sum: a Bq below 0 is rounding, more is a fault (migration 0005)
+    # a float sum: a Bq below 0 is rounding, more is a fault (migration 0006)
     __table_args__ = (CheckConstraint("activity_bq > -1.0", name="ck_centre_days_activity_not_negative"),)
 
     centre_id: Mapped[str] = mapped_column(ForeignKey("centres.id"), primary_key=True)

@@ -6,8 +6,8 @@ the last guard, so a fault fails its transaction instead of corrupting a counter
 database whose counters a race corrupted before (issue 15) is repaired first: each
 batch's booked count is recounted from its doses, a negative activity set to 0.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
