@@ -325,10 +325,10 @@ def start_peer(database_url: str, workers: int, log: Path) -> Server:
     """The peer on the same process model as `rltnet serve`: `workers` uvicorn processes that
     the supervisor deals connections to in turn (`rltnet.service.workers`)."""
     serve = (
-        "import sys; from rltnet.service.workers import run; "
+        "import sys; from rltnet.service.workers import listen, run; "
         f"sys.path.insert(0, {str(Path(__file__).parent)!r}); "
         "port = int(sys.argv[-1].removeprefix('--port=')); "
-        f"run('bench_service:peer_app', '127.0.0.1', port, {workers}, 'warning')"
+        f"run('bench_service:peer_app', listen('127.0.0.1', port), {workers}, 'warning')"
     )
     return start([sys.executable, "-c", serve], {PEER_URL_ENV: database_url}, log)
 
