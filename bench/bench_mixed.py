@@ -64,7 +64,7 @@ def main() -> None:
         "burst s",
     )
     print("| " + " | ".join((*columns, "statuses", "counters")) + " |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|" + "---|" * (len(columns) + 2))
     for database in args.databases:
         for index in range(1, args.runs + 1):
             o = _once(database, mix)
