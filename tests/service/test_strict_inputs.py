@@ -4,6 +4,7 @@ the one the OpenAPI document declares (`detail` an array of {loc, msg, type}) wi
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,9 @@ API = "/api/v1"
 
 
 def referral(**changes: Any) -> dict[str, Any]:
-    identity = {"name": "Strict Input", "date_of_birth": "1950-01-01", "hospital_number": "S-1"}
+    # a hospital number of its own: a second referral of the same number at a centre is refused
+    number = f"S-{secrets.token_hex(4)}"
+    identity = {"name": "Strict Input", "date_of_birth": "1950-01-01", "hospital_number": number}
     identity |= changes.pop("identity", {})
     body = {"centre_id": "leeds", "product": "Pluvicto", "indication": "mCRPC", "identity": identity}
     return body | changes
