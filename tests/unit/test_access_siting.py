@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
+import highspy
 import numpy as np
 import pytest
 from scipy.optimize import linprog
@@ -13,6 +15,13 @@ from rltnet.access import siting
 pulp = pytest.importorskip("pulp")
 spopt_locate = pytest.importorskip("spopt.locate")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulp")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_highs_threads() -> Iterator[None]:
+    """spopt's HiGHS run sets the process's HiGHS thread pool; leave it as the next test expects."""
+    yield
+    highspy.Highs.resetGlobalScheduler(True)
 
 
 def _instance(seed: int, n: int = 60, m: int = 12) -> tuple[np.ndarray, np.ndarray]:

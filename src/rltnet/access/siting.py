@@ -87,12 +87,15 @@ def _solve(
     row_lower: FloatArray,
     row_upper: FloatArray,
     sense_max: bool,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> tuple[FloatArray, float, str]:
     with _quiet():
         highs = highspy.Highs()  # type: ignore[no-untyped-call]
     highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", int(threads))
+    if threads is not None:
+        # HiGHS keeps one thread pool per process: a count other than the pool's fails the run
+        highspy.Highs.resetGlobalScheduler(True)
+        highs.setOptionValue("threads", int(threads))
     highs.setOptionValue("mip_rel_gap", 0.0)
     lp = highspy.HighsLp()
     lp.num_col_ = int(cost.size)
@@ -111,7 +114,10 @@ def _solve(
         highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in integer
     ]
     highs.passModel(lp)
-    highs.run()
+    if highs.run() == highspy.HighsStatus.kError:
+        raise RuntimeError(
+            f"HiGHS could not run the siting model ({highs.modelStatusToString(highs.getModelStatus())})"
+        )
     status = highs.modelStatusToString(highs.getModelStatus())
     values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
     return values, float(highs.getInfo().objective_function_value), status
@@ -151,7 +157,7 @@ def mclp(
     max_minutes: float,
     k: int,
     already: BoolArray | None = None,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> SitingResult:
     """Exact maximal covering: k candidates (columns of `minutes`) covering the most demand."""
     n, m = minutes.shape
@@ -232,7 +238,7 @@ def p_median(
     existing_minutes: FloatArray,
     capacity: FloatArray | None = None,
     existing_capacity: FloatArray | None = None,
-    threads: int = 1,
+    threads: int | None = None,
     nearest_candidates: int | None = None,
 ) -> SitingResult:
     """Exact p-median with existing centres kept open; capacitated when `capacity` is given.
