@@ -237,6 +237,14 @@ def site(
     chairs: Annotated[int, typer.Option("--chairs", help="Chairs of each new centre (capacitated).")] = 4,
     areas: AreasOption = None,
     mode: ModeOption = "car",
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit",
+            help="Seconds HiGHS may take to prove the p-median optimal; past it the best sites found "
+            "are given and the status says so.",
+        ),
+    ] = 120.0,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for site.json and the PNG and HTML maps.")
     ] = None,
@@ -274,6 +282,7 @@ def site(
         capacitated,
         chairs,
         mode,
+        time_limit=time_limit,
     )
     seconds = time.perf_counter() - started
     payload = _plan_json(plan, seconds)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from rltnet.access.areas import Areas, FloatArray
 from rltnet.domain.errors import DataFileError
@@ -192,6 +193,21 @@ def read_areas(path: Path, need_population: bool = True) -> Areas:
     )
 
 
+def positions(values: Any, ids: Any) -> npt.NDArray[np.int64]:
+    """Index of each value in `ids` (-1 where it is not there), hashed by Arrow in C++.
+
+    Integer ids are matched as integers; otherwise as text, so 17031 and '17031' agree.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found, known = pa.array(values, from_pandas=True), pa.array(ids, from_pandas=True)
+    if not (pa.types.is_integer(found.type) and pa.types.is_integer(known.type)):
+        found, known = (a if pa.types.is_string(a.type) else pc.cast(a, pa.string()) for a in (found, known))
+    index = pc.fill_null(pc.index_in(found, value_set=known), -1)
+    return np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def read_travel_matrix(path: Path, area_ids: list[str], site_ids: list[str]) -> FloatArray:
     """Minutes (areas x sites) from a long table of origin, destination, minutes.
 
@@ -199,6 +215,8 @@ def read_travel_matrix(path: Path, area_ids: list[str], site_ids: list[str]) -> 
     is taken as unreachable (infinite minutes), as routers leave out pairs beyond
     their limit. Every problem is listed; nothing is used from a file with one.
     """
+    import pandas as pd
+
     frame = _read_table(path)
     problems: list[str] = []
     cols = {}
@@ -212,43 +230,45 @@ def read_travel_matrix(path: Path, area_ids: list[str], site_ids: list[str]) -> 
         cols[field] = found
     if problems:
         raise _refuse(path, problems)
-    area_index = {a: i for i, a in enumerate(area_ids)}
-    site_index = {s: j for j, s in enumerate(site_ids)}
-    matrix = np.full((len(area_ids), len(site_ids)), np.inf)
-    seen: dict[tuple[int, int], int] = {}
-    origins = [str(v).strip() for v in frame[cols["origin"]]]
-    destinations = [str(v).strip() for v in frame[cols["destination"]]]
-    for row, (origin, destination, value) in enumerate(
-        zip(origins, destinations, frame[cols["minutes"]], strict=True), start=1
-    ):
-        i, j = area_index.get(origin), site_index.get(destination)
-        if i is None:
+    i = positions(frame[cols["origin"]].astype(str).str.strip(), area_ids)
+    j = positions(frame[cols["destination"]].astype(str).str.strip(), site_ids)
+    raw = frame[cols["minutes"]]
+    minutes = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad_minutes = ~np.isfinite(minutes) | (minutes < 0)
+    valid = (i >= 0) & (j >= 0) & ~bad_minutes
+    pair = np.where(valid, i * max(len(site_ids), 1) + j, -1)
+    _, first = np.unique(pair, return_index=True)
+    repeated = valid.copy()
+    repeated[first] = False
+    shown = ", ".join(site_ids[:5]) + (", ..." if len(site_ids) > 5 else "")
+    origins, destinations = frame[cols["origin"]], frame[cols["destination"]]
+    first_row = {int(pair[k]): int(k) + 1 for k in first}
+    for row in np.flatnonzero((i < 0) | (j < 0) | bad_minutes | repeated):
+        r = int(row)
+        if i[r] < 0:
             problems.append(
-                f"row {row}, origin: {origin!r} is not an area id. Fix: use the ids of the areas "
-                f"file (or the network's areas)"
+                f"row {r + 1}, origin: {str(origins.iloc[r]).strip()!r} is not an area id. Fix: use the "
+                f"ids of the areas file (or the network's areas)"
             )
-        if j is None:
-            shown = ", ".join(site_ids[:5]) + (", ..." if len(site_ids) > 5 else "")
+        if j[r] < 0:
             problems.append(
-                f"row {row}, destination: {destination!r} is not a centre id. Fix: use one of {shown}"
+                f"row {r + 1}, destination: {str(destinations.iloc[r]).strip()!r} is not a centre id. "
+                f"Fix: use one of {shown}"
             )
-        minutes = _number(value)
-        if minutes is None or minutes < 0:
+        if bad_minutes[r]:
             problems.append(
-                f"row {row}, minutes: {value!r} is not a travel time. Fix: give minutes, 0 or more"
+                f"row {r + 1}, minutes: {raw.iloc[r]!r} is not a travel time. Fix: give minutes, 0 or more"
             )
-        if i is None or j is None or minutes is None or minutes < 0:
-            continue
-        if (i, j) in seen:
+        if repeated[r]:
             problems.append(
-                f"row {row}: the pair {origin!r} -> {destination!r} repeats row {seen[(i, j)]}. "
+                f"row {r + 1}: the pair {str(origins.iloc[r]).strip()!r} -> "
+                f"{str(destinations.iloc[r]).strip()!r} repeats row {first_row[int(pair[r])]}. "
                 f"Fix: keep one row per pair"
             )
-            continue
-        seen[(i, j)] = row
-        matrix[i, j] = minutes
     if problems:
         raise _refuse(path, problems)
+    matrix = np.full((len(area_ids), len(site_ids)), np.inf)
+    matrix[i, j] = minutes
     return matrix
 
 

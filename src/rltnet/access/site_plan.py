@@ -105,7 +105,10 @@ def plan_sites(
     new_chairs: int = NEW_CHAIRS,
     mode: str = "car",
     model: TravelModel = DEFAULT_MODEL,
+    time_limit: float | None = None,
 ) -> SitePlan:
+    """The k new sites; with `time_limit` (s) the p-median may stop at its best site set so far,
+    and `status` says so (e.g. 'Time limit reached')."""
     if objective not in ("coverage", "burden"):
         raise InvalidInput(f"objective {objective!r}: use coverage or burden")
     if k < 1:
@@ -153,8 +156,10 @@ def plan_sites(
             np.array([c.chairs * INFUSIONS_PER_CHAIR_YEAR for c in centres]) if capacitated else None
         )
         infusions = demand * product.schedule.cycles if capacitated else demand
-        exact = siting.p_median(infusions, t_new, k, t_old, capacity, existing_cap, nearest_candidates=10)
-        if exact.status != "Optimal":
+        exact = siting.p_median(
+            infusions, t_new, k, t_old, capacity, existing_cap, nearest_candidates=10, time_limit=time_limit
+        )
+        if not exact.chosen:
             raise InvalidInput(
                 f"no way to serve every patient with {k} new centres of {new_chairs} chairs "
                 f"({exact.status}); add more centres or chairs"

@@ -88,6 +88,7 @@ def _solve(
     row_upper: FloatArray,
     sense_max: bool,
     threads: int | None = None,
+    time_limit: float | None = None,
 ) -> tuple[FloatArray, float, str]:
     with _quiet():
         highs = highspy.Highs()  # type: ignore[no-untyped-call]
@@ -97,6 +98,8 @@ def _solve(
         highspy.Highs.resetGlobalScheduler(True)
         highs.setOptionValue("threads", int(threads))
     highs.setOptionValue("mip_rel_gap", 0.0)
+    if time_limit is not None:
+        highs.setOptionValue("time_limit", float(time_limit))
     lp = highspy.HighsLp()
     lp.num_col_ = int(cost.size)
     lp.num_row_ = int(row_lower.size)
@@ -240,6 +243,7 @@ def p_median(
     existing_capacity: FloatArray | None = None,
     threads: int | None = None,
     nearest_candidates: int | None = None,
+    time_limit: float | None = None,
 ) -> SitingResult:
     """Exact p-median with existing centres kept open; capacitated when `capacity` is given.
 
@@ -330,8 +334,9 @@ def p_median(
         np.concatenate(hi),
         sense_max=False,
         threads=threads,
+        time_limit=time_limit,
     )
-    if status != "Optimal":
+    if status != "Optimal" and not (values.size >= m and np.isfinite(value) and value > 0):
         return SitingResult((), float("nan"), status, "exact")
     chosen = tuple(int(j) for j in np.flatnonzero(values[:m] > 0.5))
     return SitingResult(chosen, value, status, "exact")
