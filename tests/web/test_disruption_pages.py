@@ -55,8 +55,7 @@ def _outage_end(order: dict[str, Any]) -> datetime:
 
 
 def _outage(order: dict[str, Any]) -> dict[str, Any]:
-    """Every reactor out from well before now (no isotope in stock) until a week into the
-    order's window: its dose cannot be made when it was planned."""
+    """Every reactor out from well before now until a week into the order's window."""
     start, end = _local(datetime.now(UTC) - timedelta(days=60)), _local(_outage_end(order))
     return {"kind": "reactor_outage", "reactors": LU177_REACTORS, "start": start, "end": end}
 
@@ -66,10 +65,10 @@ def _declared(clinic: Clinic) -> int:
     return total
 
 
-def test_an_outage_preview_changes_nothing_and_its_commit_moves_the_orders(own: Workspace) -> None:
+def test_an_outage_is_described_on_the_console_clock_and_keeps_the_isotope_in_stock(own: Workspace) -> None:
+    """An outage stops deliveries from when it is declared: the isotope the sites already hold
+    still makes the doses planned on it (docs/plan-format.md, the isotope model)."""
     order = own.clinic.order(own.clinic.approve("leeds"))
-    before = order["placement"]
-    assert before is not None
     maker = own.desks["maker"]
     preview = maker.post("/disruptions/preview", _outage(order), referer="/disruptions")
     assert preview.status_code == 200
@@ -77,21 +76,35 @@ def test_an_outage_preview_changes_nothing_and_its_commit_moves_the_orders(own: 
     assert "Preview of the re-plan" in shown and "reactor hfr-petten out from" in shown
     end = datetime.fromisoformat(_local(_outage_end(order))).strftime("%a %d %b %Y %H:%M")
     assert re.search(rf"reactor hfr-petten out from \w{{3}} .* to {end} (GMT|BST)", shown), shown[:600]
-    assert order["id"] in shown and order["patient_id"] in shown
-    assert re.search(r"\d+ orders change", shown) and "Centres affected (1): leeds" in shown
-    assert own.clinic.call("GET", f"/orders/{order['id']}", "maker")["placement"] == before
+    assert order["id"] not in shown and "No order has to change" in shown
     assert _declared(own.clinic) == 0
+
+
+def test_a_batch_failure_preview_changes_nothing_and_its_commit_moves_the_orders(own: Workspace) -> None:
+    order = own.clinic.order(own.clinic.approve("leeds"))
+    before = order["placement"]
+    assert before is not None
+    declared = _declared(own.clinic)
+    maker = own.desks["maker"]
+    failure = {"kind": "batch_failed", "batch": before["batch_id"], "reason": "sterility test failed"}
+    preview = maker.post("/disruptions/preview", failure, referer="/disruptions")
+    assert preview.status_code == 200
+    shown = text_of(preview.text)
+    assert "Preview of the re-plan" in shown and f"batch {before['batch_id']} failed QC" in shown
+    assert order["id"] in shown and order["patient_id"] in shown
+    assert re.search(r"\d+ orders? changes?", shown) and "Centres affected (1): leeds" in shown
+    assert own.clinic.call("GET", f"/orders/{order['id']}", "maker")["placement"] == before
+    assert _declared(own.clinic) == declared
 
     carried = re.search(r'name="events" value="([^"]*)"', preview.text)
     assert carried is not None
     done = maker.post("/disruptions/commit", {"events": html.unescape(carried.group(1))}, "/disruptions")
     assert done.status_code == 303 and done.headers["location"] == "/disruptions"
     after = own.clinic.call("GET", f"/orders/{order['id']}", "coord-leeds")["placement"]
-    assert after is not None and after["appointment_at"] > before["appointment_at"]
-    assert datetime.fromisoformat(after["calibration_at"]) >= _outage_end(order)  # made once isotope is back
+    assert after is None or after["batch_id"] != before["batch_id"]
     console = text_of(maker.page("/disruptions"))
-    assert "Disruption stored." in console and "orders changed" in console
-    assert "reactor lvr-15-rez out from" in console and _declared(own.clinic) == 1
+    assert "Disruption stored." in console and "changed" in console
+    assert f"batch {before['batch_id']} failed QC" in console and _declared(own.clinic) == declared + 1
 
 
 def test_bad_declarations_are_refused_with_the_reason_and_store_nothing(own: Workspace) -> None:
