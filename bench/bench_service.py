@@ -139,7 +139,7 @@ def prepare(database_url: str, network: Path, count: int, seed: int, *, users: b
                 moves = (Move.REFER, Move.REQUEST_IMAGING, Move.RECORD_POSITIVE, Move.APPROVE)
                 for step, move in enumerate(moves):
                     event = PathwayEvent(move, at + timedelta(minutes=step), "bench")
-                    pathways.record(session, row, pathway, event)
+                    pathways.record(session, row, pathway, event, platform.clock.now())
                 identity = {"name": f"Bench {n}", "date_of_birth": "1950-01-01", "hospital_number": f"B{n}"}
                 session.add(
                     tables.PatientIdentity(patient_id=patient_id, sealed=platform.sealer.seal(identity))

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Playwright, sync_playwright
 from screen import Screen
 
+from rltnet.domain.clock import SettableClock
 from rltnet.service.app import create_app
 from rltnet.service.platform import Platform
 from rltnet.service.settings import Settings
@@ -48,9 +50,13 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def browser_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The module's service: a fresh database, on a clock that stands still until a test advances
+    it (`api_clinic.advance_to`), with logins that last a week."""
     folder = tmp_path_factory.mktemp("browser")
-    settings = Settings(database_url=f"sqlite:///{folder / 'rltnet.sqlite'}", network="england")
-    platform = start_with_users(settings)
+    settings = Settings(
+        database_url=f"sqlite:///{folder / 'rltnet.sqlite'}", network="england", token_minutes=7 * 24 * 60
+    )
+    platform = start_with_users(settings, SettableClock(datetime.now(UTC)))
     yield platform
     platform.close()
 

@@ -10,7 +10,9 @@ timeline shows every step. A screenshot of each page is saved.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
+from clinic import Clinic
 from playwright.sync_api import expect
 from screen import Screen
 
@@ -42,7 +44,7 @@ def _flash(screen: Screen, words: str) -> None:
     expect(screen.page.get_by_role("status")).to_contain_text(words)
 
 
-def test_a_patient_goes_from_referral_to_infusion(screen: Screen) -> None:
+def test_a_patient_goes_from_referral_to_infusion(screen: Screen, api_clinic: Clinic) -> None:
     page = screen.page
     screen.login("coord-leeds")
     page.get_by_role("link", name="Refer a patient").click()
@@ -104,20 +106,33 @@ def test_a_patient_goes_from_referral_to_infusion(screen: Screen) -> None:
     screen.shot("queue")
     row.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("row").filter(has_text=order)).to_have_count(0)
-    screen.open(f"/orders/{order}")
-    for step, said in (
-        ("Start production", "Production started"),
-        ("Release after QC", "Dose released"),
-        ("Ship", "Dose shipped"),
-        ("Record delivery", "Delivery recorded"),
+    placed = api_clinic.call("GET", f"/orders/{order}", "maker")
+    for step, planned, said in (
+        ("Start production", "calibration_at", "Production started"),
+        ("Release after QC", "released_at", "Dose released"),
+        ("Ship", "departs_at", "Dose shipped"),
+        ("Record delivery", "arrives_at", "Delivery recorded"),
     ):
+        at = api_clinic.advance_to(datetime.fromisoformat(placed["placement"][planned]))  # time passes
+        screen.open(f"/orders/{order}")
+        if page.url.endswith("/login") or "/login?" in page.url:  # the week-long login has lapsed
+            screen.login("maker")
+            screen.open(f"/orders/{order}")
+        if step == "Release after QC":
+            page.get_by_label(re.compile("^Activity measured")).fill(str(api_clinic.expected_gbq(placed, at)))
+            page.get_by_label("Lot").fill("LOT-0042")
+        if step == "Ship":
+            page.get_by_label("Courier").fill("Movianto")
+            page.get_by_label("Tracking reference").fill("MV-0042")
         page.get_by_role("button", name=step, exact=True).click()
         _flash(screen, said)
     screen.shot("journey-delivered")
     _log_out(screen)
 
+    given = api_clinic.advance_to(datetime.fromisoformat(placed["placement"]["administration_at"]))
     screen.login("doc-leeds")
     screen.open(f"/patients/{patient}")
+    page.get_by_label("Activity assayed before (GBq)").fill(str(api_clinic.expected_gbq(placed, given)))
     page.get_by_role("button", name="Record administration").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Administered")
     _log_out(screen)

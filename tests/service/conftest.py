@@ -101,7 +101,9 @@ def clocked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     else:
         made = _postgres_database()
         url = next(made)
-    own = start_with_users(Settings(database_url=url, network="england"), SettableClock(datetime.now(UTC)))
+    # tokens that last a week: the tests let weeks pass, and log in again only when they expire
+    settings = Settings(database_url=url, network="england", token_minutes=7 * 24 * 60)
+    own = start_with_users(settings, SettableClock(datetime.now(UTC)))
     client = TestClient(create_app(own.settings, own))
     yield Clinic(client, bearer_headers(client))
     own.close()

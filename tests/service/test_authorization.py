@@ -5,6 +5,9 @@ Leeds patient or order. Everyone else is refused (403 for a role that never may,
 where a centre's staff ask about another centre's patient). An allowed call is made
 on a resource in the state it needs, so it must succeed. The matrix must name every
 endpoint of the OpenAPI document, so a new endpoint cannot skip the check.
+
+The module runs on a service of its own whose clock the tests advance (`clocked`): a
+dose is made, shipped and given only once the clock reaches each step.
 """
 
 from __future__ import annotations
@@ -13,11 +16,28 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from clinic import PASSWORD, USERS, Clinic, Headers, hospital_number
 from fastapi.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def clinic(clocked: Clinic) -> Clinic:
+    return clocked
+
+
+@pytest.fixture(scope="module")
+def client(clocked: Clinic) -> TestClient:
+    return clocked.client
+
+
+@pytest.fixture(scope="module")
+def auth(clocked: Clinic) -> dict[str, Headers]:
+    return clocked.auth
+
 
 Request = tuple[str, dict[str, Any] | None]  # path (after /api/v1) and JSON body
 Prepare = Callable[[Clinic], Request]
@@ -59,11 +79,27 @@ def _ordered(c: Clinic) -> dict[str, Any]:
 
 
 def _delivered(c: Clinic) -> dict[str, Any]:
-    order = _ordered(c)
-    c.call("POST", f"/orders/{order['id']}/confirmation", "maker")
-    for step in ("start_production", "release", "ship", "deliver"):
-        c.call("POST", f"/orders/{order['id']}/progress", "maker", json={"step": step})
-    return order
+    return c.deliver(_ordered(c))
+
+
+def _production_due(c: Clinic) -> Request:
+    order = _confirmed(c)
+    c.advance_to(datetime.fromisoformat(order["placement"]["calibration_at"]))
+    return f"/orders/{order['id']}/progress", {"step": "start_production"}
+
+
+def _correction(c: Clinic) -> Request:
+    """A delivery the manufacturer recorded, corrected to a minute earlier."""
+    order = _delivered(c)
+    delivered = datetime.fromisoformat(order["recorded"]["delivered_at"])
+    entry = len(c.call("GET", f"/patients/{order['patient_id']}/events", "maker"))
+    fix = {
+        "entry": entry,
+        "action": "correct",
+        "reason": "matrix",
+        "at": str(delivered - timedelta(minutes=1)),
+    }
+    return f"/patients/{order['patient_id']}/corrections", fix
 
 
 def _patient_path(suffix: str = "") -> Prepare:
@@ -82,8 +118,9 @@ def _confirmed(c: Clinic) -> dict[str, Any]:
 
 def _administration(c: Clinic) -> Request:
     order = _delivered(c)
-    at = order["placement"]["administration_at"]
-    return f"/patients/{order['patient_id']}/administrations", {"order_id": order["id"], "at": at}
+    at = c.advance_to(datetime.fromisoformat(order["placement"]["administration_at"]))
+    body = {"order_id": order["id"], "assayed_gbq": c.expected_gbq(order, at)}
+    return f"/patients/{order['patient_id']}/administrations", body
 
 
 def _adjustment(c: Clinic) -> Request:
@@ -152,6 +189,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
         frozenset({"doc-leeds"}), lambda c: (f"/patients/{_imaged(c)}/mdt-decisions", {"decision": "approve"})
     ),
     ("POST", "/patients/{patient_id}/administrations"): Rule(frozenset({"doc-leeds"}), _administration),
+    # the delivery was recorded by the manufacturer: it, or an administrator, corrects it
+    ("POST", "/patients/{patient_id}/corrections"): Rule(frozenset({"maker", "admin"}), _correction),
     ("POST", "/patients/{patient_id}/follow-ups"): Rule(
         LEEDS, lambda c: (f"/patients/{_referred(c)}/follow-ups", {"kind": "labs", "data": {"hb": 12.1}})
     ),
@@ -180,7 +219,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/orders/{order_id}/progress"): Rule(
         frozenset({"maker"}),
-        lambda c: (f"/orders/{_confirmed(c)['id']}/progress", {"step": "start_production"}),
+        _production_due,
+    ),
+    ("GET", "/orders/{order_id}/cancellation"): Rule(
+        LEEDS_SEERS, lambda c: (f"/orders/{_ordered(c)['id']}/cancellation", None), fresh=False
     ),
     ("GET", "/plan"): Rule(STAFF, _static("/plan"), fresh=False),
     ("POST", "/plan/optimise"): Rule(
@@ -223,8 +265,13 @@ def test_every_role_is_allowed_or_refused_as_designed(
     method, _ = endpoint
     rule = MATRIX[endpoint]
     shared = None if rule.fresh else rule.prepare(clinic)
+    prepared = None  # a fresh resource, kept while callers are refused (a refusal changes nothing)
     for user in sorted(USERS):
-        path, body = rule.prepare(clinic) if shared is None else shared
+        if shared is None:
+            prepared = prepared or rule.prepare(clinic)
+        path, body = shared or prepared  # type: ignore[misc]
+        if user in rule.allowed and rule.succeeds:
+            prepared = None
         headers = {**auth[user], "Idempotency-Key": f"matrix-{secrets.token_hex(8)}"}
         response = client.request(method, f"/api/v1{path}", headers=headers, json=body)
         said = f"{method} {path} as {user}: {response.status_code} {response.text[:300]}"

@@ -88,7 +88,8 @@ def test_an_analyst_may_not_list_doses_shipments_or_appointments(
         assert client.get(f"/api/v1{path}").status_code == 401
 
 
-def test_a_shipment_shows_its_eta_and_follows_the_dose_to_the_centre(clinic: Clinic) -> None:
+def test_a_shipment_shows_its_eta_and_follows_the_dose_to_the_centre(clocked: Clinic) -> None:
+    clinic = clocked  # the dose is made, released and shipped as the clock reaches each step
     order = placed(clinic, "leeds")
     placement = order["placement"]
 
@@ -102,9 +103,7 @@ def test_a_shipment_shows_its_eta_and_follows_the_dose_to_the_centre(clinic: Cli
     assert instant(planned["eta_at"]) == instant(placement["arrives_at"])
     assert instant(planned["departs_at"]) == instant(placement["departs_at"])
     assert planned["lane_id"] == placement["lane_id"] and planned["site_id"] == placement["site_id"]
-    clinic.call("POST", f"/orders/{order['id']}/confirmation", "maker")
-    for step in ("start_production", "release", "ship"):
-        clinic.call("POST", f"/orders/{order['id']}/progress", "maker", json={"step": step})
+    clinic.deliver(order, until="ship")
     assert shipment("planned") is None
     in_transit = shipment("in transit")
     assert in_transit is not None and in_transit["status"] == "in transit"

@@ -131,14 +131,12 @@ def test_nothing_to_accept_and_closed_orders_are_conflicts(
     assert closed.status_code == 409 and "is cancelled" in closed.json()["message"]
 
 
-def test_a_dose_in_production_gets_no_proposal(
-    client: TestClient, clinic: Clinic, auth: dict[str, Headers]
-) -> None:
+def test_a_dose_in_production_gets_no_proposal(clocked: Clinic) -> None:
+    clinic, client, auth = clocked, clocked.client, clocked.auth
     order = _ordered(clinic)
     path = f"/api/v1/orders/{order['id']}/proposal"
     assert client.post(path, headers=auth["maker"], json={"proposed_at": _inside(order)}).status_code == 200
-    clinic.call("POST", f"/orders/{order['id']}/confirmation", "maker")
-    clinic.call("POST", f"/orders/{order['id']}/progress", "maker", json={"step": "start_production"})
+    clinic.deliver(order, until="start_production")  # the clock reaches the batch's start
     again = client.post(path, headers=auth["maker"], json={"proposed_at": _inside(order, 9)})
     assert again.status_code == 409 and "already in production" in again.json()["message"]
     late = client.post(f"{path}/acceptance", headers=auth["coord-leeds"])

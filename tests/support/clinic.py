@@ -10,6 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from rltnet.domain.clock import Clock, SettableClock
+from rltnet.domain.decay import activity_at
+from rltnet.domain.products import Catalogue, TherapyProduct
+from rltnet.domain.units import Activity
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     ImagingRequestCreate,
@@ -107,6 +110,7 @@ class Clinic:
     def __init__(self, client: TestClient, auth: dict[str, Headers]) -> None:
         self.client = client
         self.auth = auth
+        self._fresh_until: datetime | None = None  # the tokens in `auth` live until then
 
     @property
     def clock(self) -> SettableClock:
@@ -115,11 +119,65 @@ class Clinic:
         return clock
 
     def advance(self, by: timedelta) -> datetime:
-        """Let `by` pass on the service clock; everyone logs in again (tokens expire as time
-        passes), in place, so every holder of these headers has live ones."""
-        at = self.clock.advance(by)
-        self.auth.update(bearer_headers(self.client))
-        return at
+        """Let `by` pass on the service clock; once the tokens would have expired, everyone logs
+        in again, in place, so every holder of these headers has live ones."""
+        return self.advance_to(self.clock.now() + by)
+
+    def advance_to(self, at: datetime) -> datetime:
+        """Let time pass on the service clock until `at` (nothing happens if it is there already)."""
+        clock = self.clock
+        if self._fresh_until is None:
+            lifetime = timedelta(minutes=self.client.app.state.platform.settings.token_minutes)  # type: ignore[attr-defined]
+            self._fresh_until = clock.now() + lifetime - timedelta(minutes=1)
+        now = clock.set(max(at, clock.now()))
+        if now >= self._fresh_until:
+            self.auth.update(bearer_headers(self.client))
+            self._fresh_until = None
+        return now
+
+    def product(self, product_id: str) -> TherapyProduct:
+        catalogue: Catalogue = self.client.app.state.platform.catalogue  # type: ignore[attr-defined]
+        return catalogue.therapy(product_id)
+
+    def expected_gbq(self, order: dict[str, Any], at: datetime) -> float:
+        """The dose's activity at `at`, decayed from its planned calibration (what a calibrator reads)."""
+        placed = order["placement"]
+        nuclide = self.product(order["product_id"]).nuclide
+        calibrated = datetime.fromisoformat(placed["calibration_at"])
+        made = Activity.from_gbq(placed["calibration_gbq"])
+        return round(activity_at(nuclide, made, calibrated, at).gbq, 3)
+
+    def deliver(self, order: dict[str, Any], until: str = "deliver") -> dict[str, Any]:
+        """The manufacturer confirms the order (if waiting), and makes, releases, ships and
+        delivers its dose, each step when the placement plans it: the clock is advanced to it."""
+        path = f"/orders/{order['id']}"
+        order = self.call("GET", path, "maker")
+        if order["status"] == "requested":
+            order = self.call("POST", f"{path}/confirmation", "maker")
+        placed = order["placement"]
+        steps: tuple[tuple[str, str, dict[str, Any]], ...] = (
+            ("start_production", placed["calibration_at"], {}),
+            ("release", placed["released_at"], {"lot": f"LOT-{order['id'][-4:]}"}),
+            ("ship", placed["departs_at"], {"courier": "Movianto", "tracking": f"MV-{order['id'][-6:]}"}),
+            ("deliver", placed["arrives_at"], {}),
+        )
+        for step, planned, facts in steps:
+            at = self.advance_to(datetime.fromisoformat(planned))
+            if step == "release":
+                facts = {**facts, "calibration_gbq": self.expected_gbq(order, at)}
+            order = self.call("POST", f"{path}/progress", "maker", json={"step": step, **facts})
+            if step == until:
+                break
+        return order
+
+    def administer(self, order: dict[str, Any], centre: str = "leeds") -> dict[str, Any]:
+        """The physician records the delivered dose given at its planned administration."""
+        at = self.advance_to(datetime.fromisoformat(order["placement"]["administration_at"]))
+        body = {"order_id": order["id"], "assayed_gbq": self.expected_gbq(order, at), "residual_gbq": 0.05}
+        patient: dict[str, Any] = self.call(
+            "POST", f"/patients/{order['patient_id']}/administrations", f"doc-{centre}", json=body
+        )
+        return patient
 
     def call(self, method: str, path: str, user: str, **kwargs: Any) -> Any:
         response = self.client.request(method, f"/api/v1{path}", headers=self.auth[user], **kwargs)

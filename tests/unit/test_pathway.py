@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from rltnet.domain.dose import Dose
 from rltnet.domain.errors import PathwayError
 from rltnet.domain.pathway import (
+    CORRECTIONS,
     TERMINAL,
     TRANSITIONS,
     DiscontinuationReason,
@@ -23,6 +24,8 @@ from rltnet.domain.pathway import (
     Stage,
 )
 from rltnet.domain.products import Catalogue, TherapyProduct
+from rltnet.domain.records import ShippingRecord
+from rltnet.domain.timing import EventTimeRefused
 from rltnet.domain.units import Activity
 
 REFERRED_AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -162,7 +165,7 @@ def next_events(draw: st.DrawFn, state: PathwayState, product: TherapyProduct) -
     elif kind < 19 and allowed:
         choices = allowed
     else:
-        choices = list(Move)
+        choices = [m for m in Move if m not in CORRECTIONS]  # corrections: tested below
     move = draw(st.sampled_from(choices))
     at = draw(_time_strategy(state, product))
     return event(move, at, **draw(_payload_strategy(move, state, product, at)))
@@ -478,7 +481,7 @@ def test_completion_only_after_all_cycles(pluvicto: TherapyProduct) -> None:
 
 def test_events_out_of_time_order_are_refused(pluvicto: TherapyProduct) -> None:
     pathway = approved(pluvicto)
-    with pytest.raises(PathwayError, match=r"is before the last event at .*record events in time"):
+    with pytest.raises(PathwayError, match=r"is before the last event recorded, at .*give the time it"):
         pathway.record(event(Move.PLAN_CYCLE, APPROVED_AT - HOUR, planned_at=FIRST_DOSE_AT))
     assert pathway.current.last_event_at == APPROVED_AT
 
@@ -567,3 +570,102 @@ def test_a_discontinuation_records_its_reason(pluvicto: TherapyProduct) -> None:
     )
     assert pathway.stage is Stage.DISCONTINUED
     assert pathway.current.discontinuation is DiscontinuationReason.TOXICITY
+
+
+# Corrections: a wrong entry set right or voided by an entry of its own; the state is rebuilt.
+
+
+def shipped(product: TherapyProduct) -> PatientPathway:
+    pathway = order_cycle(approved(product), FIRST_DOSE_AT)
+    pathway.record(event(Move.START_PRODUCTION, FIRST_DOSE_AT - 2 * DAY))
+    pathway.record(event(Move.RELEASE, FIRST_DOSE_AT - 36 * HOUR))
+    pathway.record(event(Move.SHIP, FIRST_DOSE_AT - DAY, shipping=ShippingRecord("Movianto", "MV-1")))
+    return pathway
+
+
+def test_a_voided_entry_stays_but_the_state_is_rebuilt_without_it(pluvicto: TherapyProduct) -> None:
+    pathway = shipped(pluvicto)
+    ship_seq = len(pathway.events)
+    state = pathway.record(
+        event(Move.VOID, FIRST_DOSE_AT - 20 * HOUR, corrects=ship_seq, reason="not shipped")
+    )
+    assert state.stage is Stage.RELEASED
+    assert pathway.events[ship_seq - 1].move is Move.SHIP  # the original stays
+    record = pathway.dose_records()[pathway.current.order_id or ""]
+    assert record.shipped_at is None and record.shipping is None
+    again = pathway.record(event(Move.SHIP, FIRST_DOSE_AT - 19 * HOUR, shipping=ShippingRecord("DHL", "D-2")))
+    assert again.stage is Stage.SHIPPED
+    rebuilt = PatientPathway.from_events("patient-1", pluvicto, pathway.events)
+    assert rebuilt.current == pathway.current
+    assert rebuilt.dose_records() == pathway.dose_records()
+
+
+def test_a_corrected_time_and_facts_replace_the_entrys_in_the_rebuilt_state(pluvicto: TherapyProduct) -> None:
+    pathway = shipped(pluvicto)
+    ship_seq = len(pathway.events)
+    right_at = FIRST_DOSE_AT - DAY - 30 * timedelta(minutes=1)
+    pathway.record(
+        event(
+            Move.CORRECT,
+            FIRST_DOSE_AT - 20 * HOUR,
+            corrects=ship_seq,
+            corrected_at=right_at,
+            shipping=ShippingRecord("Movianto", "MV-2"),
+            reason="tracking mistyped",
+        )
+    )
+    record = pathway.dose_records()[pathway.current.order_id or ""]
+    assert record.shipped_at == right_at and record.shipping == ShippingRecord("Movianto", "MV-2")
+    assert pathway.stage is Stage.SHIPPED
+
+
+def test_a_correction_that_breaks_the_pathway_is_refused_and_changes_nothing(
+    pluvicto: TherapyProduct,
+) -> None:
+    pathway = shipped(pluvicto)
+    release_seq = len(pathway.events) - 1
+    before, events = pathway.current, list(pathway.events)
+    with pytest.raises(PathwayError, match="as corrected does not hold: cannot 'ship' at stage"):
+        pathway.record(event(Move.VOID, FIRST_DOSE_AT - 20 * HOUR, corrects=release_seq, reason="x"))
+    assert pathway.current is before and pathway.events == events
+
+
+def test_a_corrected_time_out_of_order_is_refused(pluvicto: TherapyProduct) -> None:
+    pathway = shipped(pluvicto)
+    with pytest.raises(PathwayError, match="before the last event recorded"):
+        pathway.record(
+            event(
+                Move.CORRECT,
+                FIRST_DOSE_AT - 20 * HOUR,
+                corrects=len(pathway.events),
+                corrected_at=FIRST_DOSE_AT - 3 * DAY,
+                reason="x",
+            )
+        )
+
+
+def test_a_corrected_time_in_the_future_is_refused(pluvicto: TherapyProduct) -> None:
+    pathway = shipped(pluvicto)
+    now = FIRST_DOSE_AT - 20 * HOUR
+    with pytest.raises(EventTimeRefused, match=r"the corrected time at .* is in the future"):
+        pathway.record(
+            event(Move.CORRECT, now, corrects=len(pathway.events), corrected_at=now + HOUR, reason="x"),
+            now,
+        )
+
+
+@pytest.mark.parametrize(("seq", "why"), [(1, "discontinue the pathway"), (6, "cancel the order")])
+def test_the_referral_and_the_order_are_not_corrected(pluvicto: TherapyProduct, seq: int, why: str) -> None:
+    pathway = shipped(pluvicto)
+    assert pathway.events[5].move is Move.ORDER
+    with pytest.raises(PathwayError, match=why):
+        pathway.record(event(Move.VOID, FIRST_DOSE_AT - 20 * HOUR, corrects=seq, reason="x"))
+
+
+def test_a_correction_names_an_entry_that_can_be_corrected(pluvicto: TherapyProduct) -> None:
+    pathway = shipped(pluvicto)
+    ship_seq = len(pathway.events)
+    pathway.record(event(Move.VOID, FIRST_DOSE_AT - 20 * HOUR, corrects=ship_seq, reason="x"))
+    for target in (ship_seq, ship_seq + 1, 99):  # voided already, a correction, unknown
+        with pytest.raises(PathwayError, match="not an entry that can be corrected"):
+            pathway.record(event(Move.VOID, FIRST_DOSE_AT - 20 * HOUR, corrects=target, reason="x"))

@@ -319,6 +319,29 @@ def test_cancelling_lutathera_costs_by_how_far_ahead_of_calibration(
     assert charged.startswith(fee)
 
 
+@pytest.mark.parametrize(
+    ("ahead", "fee", "said"),
+    [
+        (timedelta(days=12), None, "no fee under the Lutathera terms (US) this long before calibration"),
+        (timedelta(days=5), "USD 500", "fee under the Lutathera terms (US): USD 500"),
+    ],
+)
+def test_a_us_centre_is_told_the_fee_of_the_us_terms(
+    lutathera: TherapyProduct, ahead: timedelta, fee: str | None, said: str
+) -> None:
+    calibration_at = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    terms = lutathera.ordering.cancellation_in("Lutathera", "US", calibration_at - ahead, calibration_at)
+    assert terms == (fee, said)
+
+
+def test_a_centre_elsewhere_is_not_charged_under_another_countrys_terms(lutathera: TherapyProduct) -> None:
+    calibration_at = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    fee, said = lutathera.ordering.cancellation_in("Lutathera", "GB", calibration_at, calibration_at)
+    assert fee is None and "published for US, none for GB; agree any fee with the manufacturer" in said
+    no_dose = lutathera.ordering.cancellation_in("Lutathera", "US", calibration_at, None)
+    assert no_dose == (None, "no fee: no dose is placed on a batch yet")
+
+
 def test_cancelling_pluvicto_has_no_published_fee(pluvicto: TherapyProduct) -> None:
     calibration_at = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
     assert pluvicto.ordering.cancellation_fee(calibration_at, calibration_at) is None

@@ -8,6 +8,7 @@ user; `clinic` walks patients along through the API.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from clinic import USERS, Clinic, bearer_headers, start_with_users
 from desk import Desk, NewDesk, log_in
 from fastapi.testclient import TestClient
 
+from rltnet.domain.clock import SettableClock
 from rltnet.service.app import create_app
 from rltnet.service.platform import Platform
 from rltnet.service.settings import Settings
@@ -52,3 +54,15 @@ def desks(new_desk: NewDesk) -> dict[str, Desk]:
 @pytest.fixture(scope="session")
 def web_clinic(web_app: TestClient) -> Clinic:
     return Clinic(web_app, bearer_headers(web_app))
+
+
+@pytest.fixture(scope="module")
+def clocked_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Clinic, Platform]]:
+    """The workspace of a test module of its own, on a clock the tests advance (`Clinic.advance`),
+    with a clinic walking patients through its API; `log_in(platform, user)` gives a desk."""
+    folder: Path = tmp_path_factory.mktemp("clocked-web")
+    settings = Settings(database_url=f"sqlite:///{folder / 'rltnet.sqlite'}", network="england")
+    platform = start_with_users(settings, SettableClock(datetime.now(UTC)))
+    client = TestClient(create_app(settings, platform))
+    yield Clinic(client, bearer_headers(client)), platform
+    platform.close()

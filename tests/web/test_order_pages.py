@@ -9,8 +9,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from clinic import Clinic
-from desk import Desk
+from desk import Desk, log_in
 from desk import text_of as tags_off
+
+from rltnet.service.platform import Platform
 
 LONDON = ZoneInfo("Europe/London")  # Leeds' zone
 
@@ -126,35 +128,54 @@ def test_a_time_outside_the_window_is_not_ordered_and_the_form_says_why(
     assert web_clinic.call("GET", f"/patients/{patient}", "coord-leeds")["stage"] == "mdt_approved"
 
 
-def test_the_dose_journey_from_confirmation_to_the_chair(desks: dict[str, Desk], web_clinic: Clinic) -> None:
-    patient = web_clinic.approve("leeds")
-    order = web_clinic.order(patient)
+def test_the_dose_journey_from_confirmation_to_the_chair(clocked_web: tuple[Clinic, Platform]) -> None:
+    clinic, platform = clocked_web  # each step is taken when the clock reaches its planned time
+    patient = clinic.approve("leeds")
+    order = clinic.order(patient)
     journey = f"/orders/{order['id']}"
-    maker, coordinator, physician = desks["maker"], desks["coord-leeds"], desks["doc-leeds"]
+    maker, coordinator = log_in(platform, "maker"), log_in(platform, "coord-leeds")
     page = maker.page(journey)
     assert "Confirm the order" in page and "Test Patient" not in text_of(page)
     assert "Cancel the order" in coordinator.page(journey) and "Move the order" in coordinator.page(journey)
+    assert "If cancelled now: no fee: Pluvicto publishes no cancellation terms" in text_of(
+        coordinator.page(journey)
+    )
     assert maker.post(f"{journey}/confirm", {}).status_code == 303
     assert "confirmed. Next: start production" in text_of(maker.page(journey))
-    for step, said in (
-        ("start_production", "Production started"),
-        ("release", "Dose released"),
-        ("ship", "Dose shipped"),
-        ("deliver", "Delivery recorded"),
-    ):
-        response = maker.post(f"{journey}/progress", {"step": step}, referer=journey)
+    placed = order["placement"]
+    steps: tuple[tuple[str, str, dict[str, str], str], ...] = (
+        ("start_production", "calibration_at", {}, "Production started"),
+        ("release", "released_at", {"calibration_gbq": "", "lot": "L-77"}, "Dose released"),
+        ("ship", "departs_at", {"courier": "Movianto", "tracking": "MV-77"}, "Dose shipped"),
+        ("deliver", "arrives_at", {}, "Delivery recorded"),
+    )
+    for step, planned, facts, said in steps:
+        at = clinic.advance_to(datetime.fromisoformat(placed[planned]))
+        maker = log_in(platform, "maker")  # the week-long login has lapsed by the batch's start
+        page = maker.page(journey)
+        assert f'value="{_local(at)}"' in page  # the form's time starts at now, not at the plan
+        if step == "release":
+            facts = {**facts, "calibration_gbq": str(clinic.expected_gbq(order, at))}
+        response = maker.post(f"{journey}/progress", {"step": step, **facts}, referer=journey)
         assert said in text_of(maker.page(response.headers["location"])), step
+    page = text_of(maker.page(journey))
+    assert "Recorded so far" in page and "lot L-77" in page and "with Movianto, tracking MV-77" in page
+    given = clinic.advance_to(datetime.fromisoformat(placed["administration_at"]))
+    physician = log_in(platform, "doc-leeds")
     words = text_of(physician.page(journey))
     assert "Record a missed dose" in words and "Shipment delivered" in words
     assert "Record the administration on the patient's page" in words
     timeline = f"/patients/{patient}"
-    given = _local(order["placement"]["administration_at"])
-    record = {"order_id": order["id"], "at": given}
+    assert f'id="administered-at" name="at" type="datetime-local" required value="{_local(given)}"' in (
+        physician.page(timeline)
+    )
+    record = {"order_id": order["id"], "at": _local(given), "assayed_gbq": clinic.expected_gbq(order, given)}
     done = physician.post(f"{timeline}/administration", record, referer=timeline)
     assert "cycle 1 given" in text_of(physician.page(done.headers["location"]))
     assert "3. Chair administered" in text_of(physician.page(journey))
-    a_week_on = _local(datetime.fromisoformat(order["placement"]["administration_at"]) + timedelta(days=7))
-    labs = {"kind": "labs", "note": "Hb 12.1", "at": a_week_on}  # after the (future) administration
+    clinic.advance(timedelta(days=7))
+    physician, coordinator = log_in(platform, "doc-leeds"), log_in(platform, "coord-leeds")
+    labs = {"kind": "labs", "note": "Hb 12.1"}  # when: now, as the form says
     followed = physician.post(f"{timeline}/follow-up", labs, referer=timeline)
     page = text_of(physician.page(followed.headers["location"]))
     assert "Follow-up (labs) recorded. Next: coordinator: plan the next cycle or complete" in page

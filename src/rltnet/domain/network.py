@@ -63,6 +63,11 @@ class Calendar:
     time_zone: ZoneInfo
     holidays: HolidayLookup
 
+    @property
+    def country(self) -> str:
+        """The ISO 3166 country of the holiday calendar ('GB' of 'GB-ENG')."""
+        return self.name.split("-", 1)[0]
+
     def is_holiday(self, day: date) -> bool:
         return day in self.holidays
 

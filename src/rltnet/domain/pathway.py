@@ -10,6 +10,11 @@ or discontinued.
 the only place a state changes, so replaying the events gives the live state.
 Guards beyond the table (cycle windows, dose tolerance, reduced doses, event
 order) are checked in `advance` and raise `PathwayError` saying what to do.
+
+A wrong entry is corrected or voided by an event of its own (CORRECT, VOID) that
+names the entry by its place in the events (`seq`, from 1); the original stays,
+and the state is rebuilt by replaying the events as corrected (`effective_events`).
+The times recorded are checked against the clock and the facts in `domain.timing`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from datetime import datetime
 from rltnet.domain.dose import Dose
 from rltnet.domain.errors import DoseOutsideWindow, PathwayError
 from rltnet.domain.products import TherapyProduct
+from rltnet.domain.records import AdministrationRecord, DoseRecord, ReleaseRecord, ShippingRecord
+from rltnet.domain.timing import check_in_order, check_not_future
 from rltnet.domain.units import require_aware
 
 
@@ -72,6 +79,34 @@ class Move(enum.StrEnum):
     START_FOLLOW_UP = "start_follow_up"
     COMPLETE = "complete"
     DISCONTINUE = "discontinue"
+    CORRECT = "correct"  # a wrong entry's time or facts, set right
+    VOID = "void"  # a wrong entry, undone
+
+
+CORRECTIONS = frozenset({Move.CORRECT, Move.VOID})
+# Entries a person records at the time they happen, and may correct or void. The referral,
+# orders, confirmations and cancellations are not: they hold an order row; cancel it instead.
+CORRECTABLE = frozenset(
+    {
+        Move.REQUEST_IMAGING,
+        Move.RECORD_POSITIVE,
+        Move.RECORD_NEGATIVE,
+        Move.RECORD_INCONCLUSIVE,
+        Move.APPROVE,
+        Move.DECLINE,
+        Move.DEFER,
+        Move.START_PRODUCTION,
+        Move.RELEASE,
+        Move.FAIL_QC,
+        Move.SHIP,
+        Move.DELIVER,
+        Move.ADMINISTER,
+        Move.MISS,
+        Move.START_FOLLOW_UP,
+        Move.DISCONTINUE,
+        Move.COMPLETE,
+    }
+)
 
 
 class DiscontinuationReason(enum.StrEnum):
@@ -149,8 +184,11 @@ class PathwayEvent:
     """One move on the pathway: what, when, by whom and why, with the move's data.
 
     `planned_at` goes with PLAN_CYCLE, `order_id` with ORDER, `reduction` (the
-    label condition) with an ORDER for a reduced dose, `dose` and
-    `administered_at` with ADMINISTER, `discontinuation` with DISCONTINUE.
+    label condition) with an ORDER for a reduced dose, `release` with RELEASE,
+    `shipping` with SHIP, `dose` and `administration` with ADMINISTER,
+    `discontinuation` with DISCONTINUE. A CORRECT or VOID names the entry it
+    corrects by `corrects` (its seq); a CORRECT gives the entry's right time as
+    `corrected_at` and its right facts in the same fields as the entry.
     """
 
     move: Move
@@ -163,11 +201,18 @@ class PathwayEvent:
     dose: Dose | None = None
     discontinuation: DiscontinuationReason | None = None
     eligibility: tuple[str, ...] = ()  # the label's checks the MDT confirmed (therapies without PET)
+    release: ReleaseRecord | None = None
+    shipping: ShippingRecord | None = None
+    administration: AdministrationRecord | None = None
+    corrects: int | None = None
+    corrected_at: datetime | None = None
 
     def __post_init__(self) -> None:
         require_aware(self.at, "event time")
         if self.planned_at is not None:
             require_aware(self.planned_at, "planned_at")
+        if self.corrected_at is not None:
+            require_aware(self.corrected_at, "corrected_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +221,7 @@ class PathwayState:
 
     stage: Stage
     last_event_at: datetime
+    stage_since: datetime | None = None  # when the stage began (None: at the referral)
     cycle: int = 0  # the cycle being planned or given; 0 before the first
     cycles_given: int = 0
     last_administered_at: datetime | None = None
@@ -185,6 +231,7 @@ class PathwayState:
     reduced_dose: bool = False  # whether the latest order is at the reduced dose
     last_imaging: Stage | None = None
     discontinuation: DiscontinuationReason | None = None
+    dose: DoseRecord | None = None  # what was recorded of the current order's dose
 
     def allowed_moves(self) -> tuple[Move, ...]:
         return tuple(TRANSITIONS[self.stage])
@@ -194,7 +241,7 @@ def start(event: PathwayEvent) -> PathwayState:
     """The state a referral creates."""
     if event.move is not Move.REFER:
         raise PathwayError(f"a pathway starts with a referral, not {event.move.value!r}")
-    return PathwayState(stage=Stage.REFERRED, last_event_at=event.at)
+    return PathwayState(stage=Stage.REFERRED, last_event_at=event.at, stage_since=event.at)
 
 
 def advance(state: PathwayState, event: PathwayEvent, product: TherapyProduct) -> PathwayState:
@@ -203,12 +250,15 @@ def advance(state: PathwayState, event: PathwayEvent, product: TherapyProduct) -
     if event.move not in allowed:
         moves = ", ".join(m.value for m in allowed) or "none (the pathway has ended)"
         raise PathwayError(f"cannot {event.move.value!r} at stage {state.stage.value!r}; allowed: {moves}")
-    if event.at < state.last_event_at:
-        raise PathwayError(
-            f"{event.move.value!r} at {event.at.isoformat()} is before the last event at "
-            f"{state.last_event_at.isoformat()}; record events in time order"
-        )
-    moved = replace(state, stage=allowed[event.move], last_event_at=event.at)
+    check_in_order(event.at, state.last_event_at, repr(event.move.value))
+    stage = allowed[event.move]
+    moved = replace(
+        state,
+        stage=stage,
+        last_event_at=max(event.at, state.last_event_at),  # equal to the minute: keep the later
+        stage_since=state.stage_since if stage is state.stage else event.at,
+        dose=_dose_record(state.dose, event),
+    )
     guard = _GUARDS.get(event.move)
     return guard(state, moved, event, product) if guard else moved
 
@@ -237,6 +287,28 @@ def _request_imaging(
             f"checks ({_questions(product)})"
         )
     return moved
+
+
+def _dose_record(record: DoseRecord | None, event: PathwayEvent) -> DoseRecord | None:
+    """The current order's dose record after `event`: a new one with each order, none once
+    the order is cancelled."""
+    move, at = event.move, event.at
+    if move is Move.ORDER:
+        return DoseRecord(order_id=event.order_id or "")
+    if move is Move.CANCEL_ORDER:
+        return None
+    steps: dict[Move, dict[str, object]] = {
+        Move.START_PRODUCTION: {"production_started_at": at},
+        Move.RELEASE: {"released_at": at, "release": event.release},
+        Move.FAIL_QC: {"qc_failed_at": at},
+        Move.SHIP: {"shipped_at": at, "shipping": event.shipping},
+        Move.DELIVER: {"delivered_at": at},
+        Move.MISS: {"missed_at": at},
+        Move.ADMINISTER: {"administered_at": at, "administration": event.administration},
+    }
+    if record is None or move not in steps:
+        return record
+    return replace(record, **steps[move])  # type: ignore[arg-type]
 
 
 def _imaging(
@@ -405,9 +477,49 @@ _GUARDS: Mapping[Move, _Guard] = {
 }
 
 
+def effective_events(events: Iterable[PathwayEvent]) -> list[PathwayEvent]:
+    """The events as corrected: each CORRECT applied to the entry it names, each VOID's entry
+    left out, in their order; the corrections themselves are not in it."""
+    kept: dict[int, PathwayEvent | None] = {}
+    for seq, event in enumerate(events, start=1):
+        if event.move not in CORRECTIONS:
+            kept[seq] = event
+            continue
+        target = kept.get(event.corrects or 0)
+        if target is None:
+            raise PathwayError(
+                f"entry {event.corrects} is not an entry that can be corrected (unknown, a correction, "
+                f"or voided already); choose one from the timeline"
+            )
+        if target.move not in CORRECTABLE:
+            raise PathwayError(
+                f"a {target.move.value!r} entry is not corrected or voided: "
+                + (
+                    "cancel the order instead"
+                    if target.move is not Move.REFER
+                    else "discontinue the pathway with a reason instead"
+                )
+            )
+        kept[event.corrects or 0] = None if event.move is Move.VOID else _corrected(target, event)
+    return [event for event in kept.values() if event is not None]
+
+
+def _corrected(entry: PathwayEvent, correction: PathwayEvent) -> PathwayEvent:
+    """`entry` with the right time and facts a CORRECT gives (what it leaves out stays)."""
+    return replace(
+        entry,
+        at=correction.corrected_at or entry.at,
+        release=correction.release or entry.release,
+        shipping=correction.shipping or entry.shipping,
+        administration=correction.administration or entry.administration,
+        dose=correction.dose or entry.dose,
+    )
+
+
 @dataclass
 class PatientPathway:
-    """One patient's pathway on one therapy: the events and the state they give."""
+    """One patient's pathway on one therapy: the events (corrections included) and the state
+    the events as corrected give."""
 
     patient_id: str
     product: TherapyProduct
@@ -432,6 +544,16 @@ class PatientPathway:
             pathway.record(event)
         return pathway
 
+    def dose_records(self) -> dict[str, DoseRecord]:
+        """What was recorded of each order's dose, by order id, from the events as corrected."""
+        records: dict[str, DoseRecord] = {}
+        record: DoseRecord | None = None
+        for event in effective_events(self.events):
+            record = _dose_record(record, event)
+            if record is not None:
+                records[record.order_id] = record
+        return records
+
     @property
     def stage(self) -> Stage:
         return self.current.stage
@@ -442,18 +564,39 @@ class PatientPathway:
             raise PathwayError(f"patient {self.patient_id} has no referral yet")
         return self.state
 
-    def record(self, event: PathwayEvent) -> PathwayState:
-        """Apply `event` if the rules allow it; the pathway is unchanged when they do not."""
-        if self.state is None:
-            new_state = start(event)
-        else:
-            try:
+    def record(self, event: PathwayEvent, now: datetime | None = None) -> PathwayState:
+        """Apply `event` if the rules allow it; the pathway is unchanged when they do not.
+
+        With the clock's `now` (a new entry, not a replay), a time in the future is refused
+        (`domain.timing`), and so is a correction's corrected time.
+        """
+        try:
+            if now is not None:
+                check_not_future(event.at, now, repr(event.move.value))
+                if event.corrected_at is not None:
+                    check_not_future(event.corrected_at, now, "the corrected time")
+            if event.move in CORRECTIONS:
+                new_state = self._replayed([*self.events, event])
+            elif self.state is None:
+                new_state = start(event)
+            else:
                 new_state = advance(self.state, event, self.product)
-            except PathwayError as refused:
-                raise PathwayError(f"patient {self.patient_id}: {refused}") from None
+        except PathwayError as refused:
+            raise type(refused)(f"patient {self.patient_id}: {refused}") from None
         self.events.append(event)
         self.state = new_state
         return new_state
+
+    def _replayed(self, events: list[PathwayEvent]) -> PathwayState:
+        """The state the events as corrected give; refused if they no longer hold together."""
+        corrected = effective_events(events)
+        try:
+            state = start(corrected[0])
+            for event in corrected[1:]:
+                state = advance(state, event, self.product)
+        except PathwayError as refused:
+            raise PathwayError(f"the pathway as corrected does not hold: {refused}") from None
+        return state
 
     def allowed_moves(self) -> tuple[Move, ...]:
         return moves_for(self.current.stage, self.product)

@@ -187,6 +187,7 @@ class OrderingRules:
     calibration_weekdays: frozenset[Weekday] = frozenset()
     cancellation_tiers: tuple[CancellationTier, ...] = ()  # most generous first
     late_cancellation_fee: str | None = None
+    terms_country: str | None = None  # ISO 3166 country the cancellation terms are published for
 
     def order_deadline(self, calibration_date: date) -> date:
         deadline = calibration_date - (self.lead_time or timedelta(0))
@@ -201,6 +202,28 @@ class OrderingRules:
             if ahead >= tier.before_calibration:
                 return tier.fee
         return self.late_cancellation_fee
+
+    def cancellation_in(
+        self, brand: str, country: str, cancel_at: datetime, calibration_at: datetime | None
+    ) -> tuple[str | None, str]:
+        """The fee for cancelling at `cancel_at` at a centre in `country` (ISO 3166), and what
+        it means in words: terms published for another country are not applied.
+
+        `calibration_at` is the dose's planned calibration; None when no dose is placed yet.
+        """
+        if calibration_at is None:
+            return None, "no fee: no dose is placed on a batch yet"
+        if not self.cancellation_tiers and self.late_cancellation_fee is None:
+            return None, f"no fee: {brand} publishes no cancellation terms"
+        if self.terms_country is not None and self.terms_country != country:
+            return None, (
+                f"no published fee: the {brand} cancellation terms are published for "
+                f"{self.terms_country}, none for {country}; agree any fee with the manufacturer"
+            )
+        fee = self.cancellation_fee(cancel_at, calibration_at)
+        if fee is None or fee == "none":
+            return None, f"no fee under the {brand} terms ({country}) this long before calibration"
+        return fee, f"fee under the {brand} terms ({country}): {fee}"
 
 
 @dataclass(frozen=True, slots=True)

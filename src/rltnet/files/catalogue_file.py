@@ -157,6 +157,12 @@ class OrderingFile(FileModel):
     calibration_weekdays: WeekdaysText | None = Field(default=None, description="e.g. 'mon-fri'")
     cancellation: list[CancellationFile] = Field(default_factory=list)
     late_cancellation_fee: str | None = None
+    terms_country: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="ISO 3166 country the cancellation terms are published for, e.g. 'US'",
+    )
 
 
 _FIGURES = (
@@ -352,6 +358,7 @@ def _therapy(t: TherapyFile, sources: dict[str, Source]) -> TherapyProduct:
                 for c in sorted(ordering.cancellation, key=lambda c: -c.before_calibration)
             ),
             late_cancellation_fee=ordering.late_cancellation_fee,
+            terms_country=ordering.terms_country,
         ),
         reduction=None
         if reduction is None

@@ -16,8 +16,17 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from rltnet.domain.dose import Dose
-from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, PatientPathway, Stage
+from rltnet.domain.pathway import (
+    CORRECTIONS,
+    DiscontinuationReason,
+    Move,
+    PathwayEvent,
+    PathwayState,
+    PatientPathway,
+    Stage,
+)
 from rltnet.domain.products import Catalogue
+from rltnet.domain.records import AdministrationRecord, DoseRecord, ReleaseRecord, ShippingRecord
 from rltnet.domain.units import Activity
 from rltnet.files.catalogue_file import default_catalogue
 from rltnet.service import notes
@@ -82,6 +91,28 @@ def event_data(event: PathwayEvent) -> dict[str, Any]:
             "prescribed_bq": dose.prescribed.bq if dose.prescribed else None,
             "released_at": dose.released_at.isoformat() if dose.released_at else None,
         }
+    if event.release is not None:
+        release = event.release
+        data["release"] = {
+            "calibration_at": release.calibration_at.isoformat(),
+            "calibration_bq": release.calibration_activity.bq,
+            "qc_result": release.qc_result,
+            "lot": release.lot,
+        }
+    if event.shipping is not None:
+        data["shipping"] = {"courier": event.shipping.courier, "tracking": event.shipping.tracking}
+    if event.administration is not None:
+        given = event.administration
+        data["administration"] = {
+            "assayed_bq": given.assayed.bq,
+            "residual_bq": given.residual.bq,
+            "administered_bq": given.administered.bq,
+            "given_by": given.given_by,
+        }
+    if event.corrects is not None:
+        data["corrects"] = event.corrects
+    if event.corrected_at is not None:
+        data["corrected_at"] = event.corrected_at.isoformat()
     return data
 
 
@@ -149,6 +180,9 @@ def to_event(row: StoredEvent, catalogue: Catalogue) -> PathwayEvent:
             prescribed=Activity(d["prescribed_bq"]) if d.get("prescribed_bq") else None,
             released_at=datetime.fromisoformat(d["released_at"]) if d.get("released_at") else None,
         )
+    release = data.get("release")
+    shipping = data.get("shipping")
+    given = data.get("administration")
     return PathwayEvent(
         move=Move(row.move),
         at=row.at,
@@ -160,6 +194,22 @@ def to_event(row: StoredEvent, catalogue: Catalogue) -> PathwayEvent:
         dose=dose,
         discontinuation=DiscontinuationReason(data["discontinuation"]) if "discontinuation" in data else None,
         eligibility=tuple(data.get("eligibility", ())),
+        release=ReleaseRecord(
+            calibration_at=datetime.fromisoformat(release["calibration_at"]),
+            calibration_activity=Activity(release["calibration_bq"]),
+            qc_result=release["qc_result"],
+            lot=release["lot"],
+        )
+        if release
+        else None,
+        shipping=ShippingRecord(shipping["courier"], shipping["tracking"]) if shipping else None,
+        administration=AdministrationRecord(
+            Activity(given["assayed_bq"]), Activity(given["residual_bq"]), given["given_by"]
+        )
+        if given
+        else None,
+        corrects=data.get("corrects"),
+        corrected_at=datetime.fromisoformat(data["corrected_at"]) if "corrected_at" in data else None,
     )
 
 
@@ -186,19 +236,68 @@ def load_many(
     }
 
 
-def record(session: Session, patient: tables.Patient, pathway: PatientPathway, event: PathwayEvent) -> None:
-    """Apply `event` through the state machine, then store it and the new stage."""
-    before = pathway.stage if pathway.state is not None else None
-    state = pathway.record(event)  # raises PathwayError, leaving the pathway unchanged
+def record(
+    session: Session, patient: tables.Patient, pathway: PatientPathway, event: PathwayEvent, now: datetime
+) -> None:
+    """Apply `event` through the state machine, checked against the clock's `now`, then store
+    it, the new stage and what was recorded of the order's dose."""
+    state = pathway.record(event, now)  # raises PathwayError, leaving the pathway unchanged
     patient.events += 1
     values = event_values(patient.id, patient.events, event)
     values["reason"] = notes.seal(session, event.reason)
     session.add(tables.PathwayEventRow(**values))
-    if state.stage != before:
-        patient.stage_since = event.at
+    patient.stage_since = state.stage_since or state.last_event_at
     patient.stage = state.stage.value
     patient.cycle = state.cycle
     patient.cycles_given = state.cycles_given
+    if event.move in DOSE_MOVES:
+        write_dose_records(session, pathway.dose_records() if event.move in CORRECTIONS else _current(state))
+
+
+# Moves that change what is recorded of an order's dose (its projection, `tables.DoseRecordRow`)
+DOSE_MOVES = frozenset(
+    {
+        Move.START_PRODUCTION,
+        Move.RELEASE,
+        Move.FAIL_QC,
+        Move.SHIP,
+        Move.DELIVER,
+        Move.MISS,
+        Move.ADMINISTER,
+        Move.CORRECT,
+        Move.VOID,
+    }
+)
+
+
+def _current(state: PathwayState) -> dict[str, DoseRecord]:
+    return {state.dose.order_id: state.dose} if state.dose is not None else {}
+
+
+def write_dose_records(session: Session, records: dict[str, DoseRecord]) -> None:
+    """Store each order's dose record as the events give it, replacing what was stored."""
+    for order_id, record in records.items():
+        if session.get(tables.Order, order_id) is None:
+            continue  # a scripted demo pathway's order, with no order row
+        row = session.get(tables.DoseRecordRow, order_id) or tables.DoseRecordRow(order_id=order_id)
+        release, shipping, given = record.release, record.shipping, record.administration
+        row.production_started_at = record.production_started_at
+        row.released_at = record.released_at
+        row.calibration_at = release.calibration_at if release else None
+        row.calibration_bq = release.calibration_activity.bq if release else None
+        row.qc_result = release.qc_result if release else None
+        row.lot = release.lot if release else None
+        row.qc_failed_at = record.qc_failed_at
+        row.shipped_at = record.shipped_at
+        row.courier = shipping.courier if shipping else None
+        row.tracking = shipping.tracking if shipping else None
+        row.delivered_at = record.delivered_at
+        row.missed_at = record.missed_at
+        row.administered_at = record.administered_at
+        row.assayed_bq = given.assayed.bq if given else None
+        row.residual_bq = given.residual.bq if given else None
+        row.given_by = given.given_by if given else None
+        session.add(row)
 
 
 def event_values(patient_id: str, seq: int, event: PathwayEvent) -> dict[str, Any]:
@@ -222,19 +321,21 @@ class Moves:
         self.events: list[dict[str, Any]] = []
         self._patients: dict[str, dict[str, Any]] = {}
 
-    def record(self, patient: PatientRecord, pathway: PatientPathway, *events: PathwayEvent) -> None:
-        """As `record`, each event through the state machine, kept to be written: all of them,
-        or none where one is refused (PathwayError; the pathway is then not to be used)."""
+    def record(
+        self, patient: PatientRecord, pathway: PatientPathway, now: datetime, *events: PathwayEvent
+    ) -> None:
+        """As `record`, each event through the state machine (against the clock's `now`), kept
+        to be written: all of them, or none where one is refused (PathwayError; the pathway is
+        then not to be used)."""
         moved = self._patients.get(patient.id)
         seq = moved["seq"] if moved else patient.events
         since = moved["since"] if moved else patient.stage_since
         rows = []
         for event in events:
-            before = pathway.stage if pathway.state is not None else None
-            state = pathway.record(event)
+            state = pathway.record(event, now)
             seq += 1
             rows.append(event_values(patient.id, seq, event))
-            since = event.at if state.stage != before else since
+            since = state.stage_since or since
         self.events.extend(rows)
         self._patients[patient.id] = {
             "patient": patient.id,

@@ -335,12 +335,41 @@ class IdentityPublic(BaseModel):
 
 
 class EventPublic(BaseModel):
+    """A pathway entry as recorded; a later correction or void of it is named, never erased."""
+
     seq: int
     move: str
     at: datetime
     actor: str
     reason: str
     data: dict[str, Any]
+    status: Literal["recorded", "corrected", "voided"] = Field(
+        default="recorded", description="whether a later entry corrected or voided this one"
+    )
+    corrected_by: list[int] = Field(default_factory=list, description="seqs of the corrections of it")
+
+
+class CorrectionCreate(Body):
+    """A wrong entry set right (`correct`: its right time and facts) or undone (`void`), with why.
+
+    Only the facts of the entry's kind apply: a release's calibration_gbq, calibration_at,
+    qc_result and lot; a shipping's courier and tracking; an administration's assayed_gbq,
+    residual_gbq and given_by. What is left out stays as recorded.
+    """
+
+    entry: int = Field(ge=1, description="the entry's seq on the patient's timeline")
+    action: Literal["correct", "void"]
+    reason: str = Field(min_length=3, max_length=500, description="why the entry was wrong")
+    at: Instant | None = Field(default=None, description="correct: the time it really happened")
+    calibration_gbq: float | None = Field(default=None, gt=0, le=1000)
+    calibration_at: Instant | None = None
+    qc_result: str | None = Field(default=None, max_length=200)
+    lot: str | None = Field(default=None, max_length=64)
+    courier: str | None = Field(default=None, max_length=100)
+    tracking: str | None = Field(default=None, max_length=100)
+    assayed_gbq: float | None = Field(default=None, gt=0, le=100)
+    residual_gbq: float | None = Field(default=None, ge=0, le=100)
+    given_by: str | None = Field(default=None, max_length=100)
 
 
 class ImagingRequestCreate(Body):
@@ -368,8 +397,13 @@ class MdtDecisionCreate(Body):
 
 
 class AdministrationCreate(Body):
+    """The dose given: when, the activity assayed before and left after, and who gave it."""
+
     order_id: str = Id
-    at: Instant
+    at: Instant | None = Field(default=None, description="when it was given; default: now")
+    assayed_gbq: float = Field(gt=0, le=100, description="activity measured before the infusion, GBq")
+    residual_gbq: float = Field(default=0.0, ge=0, le=100, description="activity left after, GBq")
+    given_by: str = Field(default="", max_length=100, description="who gave it; default: the recorder")
 
 
 class FollowUpCreate(Body):
@@ -416,9 +450,19 @@ class OrderCancel(Body):
 
 
 class ProgressCreate(Body):
+    """A step of the dose's journey, when it happened (default: now) and its facts: a release
+    gives the activity measured, when, the QC result and the lot; shipping the courier and
+    the tracking reference."""
+
     step: Literal["start_production", "release", "fail_qc", "ship", "deliver", "miss"]
     at: Instant | None = None
     reason: str = Text
+    calibration_gbq: float | None = Field(default=None, gt=0, le=1000, description="release: measured GBq")
+    calibration_at: Instant | None = Field(default=None, description="release: when measured")
+    qc_result: str = Field(default="pass", max_length=200, description="release: the QC result")
+    lot: str = Field(default="", max_length=64, description="release: the lot number")
+    courier: str = Field(default="", max_length=100, description="ship: the courier")
+    tracking: str = Field(default="", max_length=100, description="ship: the courier's reference")
 
 
 class PlacementPublic(BaseModel):
@@ -436,6 +480,28 @@ class PlacementPublic(BaseModel):
     appointment_at: datetime
     appointment_end_at: datetime
     administration_at: datetime
+
+
+class DoseRecordPublic(BaseModel):
+    """What was recorded of the order's dose, step by step: facts, not the plan."""
+
+    production_started_at: datetime | None
+    released_at: datetime | None
+    calibration_at: datetime | None = Field(description="when the activity was measured at release")
+    calibration_gbq: float | None = Field(description="the activity measured at release")
+    qc_result: str | None
+    lot: str | None
+    qc_failed_at: datetime | None
+    shipped_at: datetime | None
+    courier: str | None
+    tracking: str | None
+    delivered_at: datetime | None = Field(description="when the centre received the dose")
+    missed_at: datetime | None
+    administered_at: datetime | None
+    assayed_gbq: float | None
+    residual_gbq: float | None
+    administered_gbq: float | None = Field(description="assayed less residual")
+    given_by: str | None
 
 
 class OrderPublic(BaseModel):
@@ -461,6 +527,19 @@ class OrderPublic(BaseModel):
         default=None, description="another time the manufacturer proposes; the centre may accept it"
     )
     proposal_note: str | None = None
+    recorded: DoseRecordPublic | None = Field(
+        default=None, description="what was recorded of the dose so far (None before production)"
+    )
+
+
+class CancellationPreviewPublic(BaseModel):
+    """What cancelling the order now would cost, before anyone confirms it."""
+
+    order_id: str
+    at: datetime = Field(description="the moment the fee is reckoned for: now on the service clock")
+    country: str = Field(description="ISO 3166 country of the order's centre, whose terms apply")
+    fee: str | None = Field(description="the fee that would apply; None where none is set")
+    consequence: str = Field(description="what cancelling now means, in words")
 
 
 class CancellationPublic(BaseModel):

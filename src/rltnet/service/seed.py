@@ -316,10 +316,11 @@ def _fill_empty_stages(session: Session, platform: Platform, today: date) -> Non
         session.add(row)
         session.flush()
         at = start
-        pathways.record(session, row, pathway, PathwayEvent(Move.REFER, at, "demo", "referred"))
+        now = platform.clock.now()
+        pathways.record(session, row, pathway, PathwayEvent(Move.REFER, at, "demo", "referred"), now)
         for move in moves:
             at += timedelta(days=1)
-            pathways.record(session, row, pathway, _scripted_event(move, at, product, patient_id))
+            pathways.record(session, row, pathway, _scripted_event(move, at, product, patient_id), now)
         identity = {
             "name": f"Demo Patient S{number:03d}",
             "date_of_birth": "1950-01-01",

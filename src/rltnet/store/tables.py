@@ -254,6 +254,31 @@ class Shipment(Base):
     status: Mapped[str] = mapped_column(String(20), default="planned")
 
 
+class DoseRecordRow(Base):
+    """What was recorded of an order's dose, step by step (facts, not the plan): rebuilt from
+    the patient's pathway events, corrections applied, whenever one is recorded."""
+
+    __tablename__ = "dose_records"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    production_started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    calibration_at: Mapped[datetime | None] = mapped_column(nullable=True)  # measured at release
+    calibration_bq: Mapped[float | None] = mapped_column(Float, nullable=True)
+    qc_result: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lot: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    qc_failed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    courier: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    tracking: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    missed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    administered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    assayed_bq: Mapped[float | None] = mapped_column(Float, nullable=True)
+    residual_bq: Mapped[float | None] = mapped_column(Float, nullable=True)
+    given_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
 class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (

@@ -10,6 +10,7 @@ from rltnet.service.deps import BearerToken, CurrentUser, DbSession, PlatformDep
 from rltnet.service.intake import IntakeDep
 from rltnet.service.routes import Limit, Offset
 from rltnet.service.schemas import (
+    CancellationPreviewPublic,
     CancellationPublic,
     OrderAdjust,
     OrderCancel,
@@ -122,6 +123,14 @@ def accept_proposal(
     """The centre's coordinator accepts the proposed time: the order is adjusted to it (placed
     again, to be confirmed again)."""
     return proposals.accept(session, platform, who, order_id)
+
+
+@router.get("/{order_id}/cancellation", responses=ERRORS)
+def cancellation_preview(
+    order_id: OrderId, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> CancellationPreviewPublic:
+    """What cancelling now would cost, in the terms of the centre's country; nothing changes."""
+    return orders.cancellation_preview(session, platform, who, order_id)
 
 
 @router.post("/{order_id}/cancellation", responses=ERRORS)

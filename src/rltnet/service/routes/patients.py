@@ -11,6 +11,7 @@ from rltnet.service.deps import CurrentUser, DbSession, PlatformDep
 from rltnet.service.routes import Limit, Offset
 from rltnet.service.schemas import (
     AdministrationCreate,
+    CorrectionCreate,
     DiscontinuationCreate,
     EventPublic,
     FollowUpCreate,
@@ -24,7 +25,7 @@ from rltnet.service.schemas import (
     PatientCreate,
     PatientPublic,
 )
-from rltnet.service.usecases import orders, patients
+from rltnet.service.usecases import corrections, orders, patients
 from rltnet.service.usecases.order_check import check as check_order
 from rltnet.service.usecases.scope import centre_scope, therapy_id
 
@@ -108,6 +109,15 @@ def get_identity(
 ) -> IdentityPublic:
     """Identifying details: only for the patient's own centre."""
     return patients.identity(session, platform, who, patient_id)
+
+
+@router.post("/{patient_id}/corrections", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def correct_entry(
+    patient_id: PatientId, body: CorrectionCreate, who: CurrentUser, session: DbSession, platform: PlatformDep
+) -> PatientPublic:
+    """Correct (the right time or facts) or void a wrong entry, with the reason: by the role that
+    recorded it, or an administrator. The entry stays on the timeline, marked."""
+    return corrections.correct(session, platform, who, patient_id, body)
 
 
 @router.get("/{patient_id}/events", responses=ERRORS)

@@ -169,8 +169,28 @@ def _administered_by_month(session: Session) -> list[CentreMonthCount]:
         .group_by(tables.Patient.centre_id, month)
         .order_by(tables.Patient.centre_id, month)
     )
-    counted = _counted(rows)
+    given = {(c, str(m)): int(n) for c, m, n in rows}
+    for key in _voided_administrations(session):  # a voided entry was never a dose given
+        given[key] -= 1
+    counted = disclosure.suppress({key: n for key, n in given.items() if n > 0})
     return [CentreMonthCount(centre_id=c, month=str(m), doses=n) for (c, m), n in counted.items()]
+
+
+def _voided_administrations(session: Session) -> list[tuple[str, str]]:
+    """The centre and month of each administration entry a later VOID undid."""
+    event = tables.PathwayEventRow
+    voids = session.execute(select(event.patient_id, event.data).where(event.move == Move.VOID.value))
+    targets = {(pid, (data or {}).get("corrects")) for pid, data in voids}
+    if not targets:
+        return []
+    month = _month(session, event.at).label("month")
+    given = session.execute(
+        select(event.patient_id, event.seq, tables.Patient.centre_id, month)
+        .join(tables.Patient, tables.Patient.id == event.patient_id)
+        .where(event.move == Move.ADMINISTER.value)
+        .where(event.patient_id.in_({pid for pid, _ in targets}))
+    )
+    return [(centre, str(m)) for pid, seq, centre, m in given if (pid, seq) in targets]
 
 
 def _confirmation(session: Session, platform: Platform) -> ConfirmationAggregate:

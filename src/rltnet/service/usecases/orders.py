@@ -9,11 +9,13 @@ product's confirmation target (24 h).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from rltnet.domain import timing
 from rltnet.domain.dose import Dose
 from rltnet.domain.errors import InvalidInput
 from rltnet.domain.orders import (
@@ -25,6 +27,8 @@ from rltnet.domain.orders import (
 )
 from rltnet.domain.pathway import Move, PathwayEvent, PatientPathway, Stage
 from rltnet.domain.products import TherapyProduct
+from rltnet.domain.records import AdministrationRecord, DoseRecord, ReleaseRecord, ShippingRecord
+from rltnet.domain.timing import DoseRoute
 from rltnet.domain.units import Activity, after, format_instant
 from rltnet.service import audit, pathways
 from rltnet.service.errors import Conflict, Forbidden, NotFound
@@ -32,7 +36,9 @@ from rltnet.service.placement import Placed, serialise
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     AdministrationCreate,
+    CancellationPreviewPublic,
     CancellationPublic,
+    DoseRecordPublic,
     OrderAdjust,
     OrderCancel,
     OrderPublic,
@@ -105,12 +111,51 @@ def confirmation_target(product: TherapyProduct) -> timedelta:
 def public(
     session: Session, row: tables.Order, platform: Platform, at: datetime | None = None
 ) -> OrderPublic:
-    """The order as its readers see it, with its placement read."""
-    return public_with(row, platform, at or platform.clock.now(), placement_of(session, row.id))
+    """The order as its readers see it, with its placement and dose record read."""
+    return public_with(
+        row,
+        platform,
+        at or platform.clock.now(),
+        placement_of(session, row.id),
+        record_of(session, row.id),
+    )
+
+
+def record_of(session: Session, order_id: str) -> DoseRecordPublic | None:
+    """What was recorded of the order's dose so far; None before its production started."""
+    row = session.get(tables.DoseRecordRow, order_id)
+    if row is None:
+        return None
+    given = None
+    if row.assayed_bq is not None:
+        given = (row.assayed_bq - (row.residual_bq or 0.0)) / 1e9
+    return DoseRecordPublic(
+        production_started_at=row.production_started_at,
+        released_at=row.released_at,
+        calibration_at=row.calibration_at,
+        calibration_gbq=None if row.calibration_bq is None else row.calibration_bq / 1e9,
+        qc_result=row.qc_result,
+        lot=row.lot,
+        qc_failed_at=row.qc_failed_at,
+        shipped_at=row.shipped_at,
+        courier=row.courier,
+        tracking=row.tracking,
+        delivered_at=row.delivered_at,
+        missed_at=row.missed_at,
+        administered_at=row.administered_at,
+        assayed_gbq=None if row.assayed_bq is None else row.assayed_bq / 1e9,
+        residual_gbq=None if row.residual_bq is None else row.residual_bq / 1e9,
+        administered_gbq=given,
+        given_by=row.given_by,
+    )
 
 
 def public_with(
-    row: tables.Order, platform: Platform, at: datetime, placement: PlacementPublic | None
+    row: tables.Order,
+    platform: Platform,
+    at: datetime,
+    placement: PlacementPublic | None,
+    recorded: DoseRecordPublic | None = None,
 ) -> OrderPublic:
     """The order as its readers see it, with the `placement` the caller has in hand."""
     target = confirmation_target(platform.catalogue.therapy(row.product_id))
@@ -138,6 +183,7 @@ def public_with(
         proposed_at=row.proposed_at,
         proposal_note=row.proposal_note,
         placement=placement,
+        recorded=recorded,
     )
 
 
@@ -270,8 +316,15 @@ def changing(session: Session, who: Principal, order_id: str) -> tables.Order:
 
 
 def _advance(
-    session: Session, platform: Platform, who: Principal, row: tables.Order, event: PathwayEvent
+    session: Session,
+    platform: Platform,
+    who: Principal,
+    row: tables.Order,
+    event: PathwayEvent,
+    check: Callable[[DoseRecord], None] | None = None,
 ) -> None:
+    """Record `event` on the order's patient; `check` first tests its time against what was
+    recorded of the order's dose (`domain.timing`)."""
     patient = session.get(tables.Patient, row.patient_id)
     if patient is None:
         raise NotFound("patient", row.patient_id)
@@ -281,7 +334,48 @@ def _advance(
             f"order {row.id} is not the patient's current order (that is {pathway.current.order_id}); "
             f"it was cancelled or replaced"
         )
-    pathways.record(session, patient, pathway, event)
+    if check is not None:
+        check(pathway.current.dose or DoseRecord(order_id=row.id))
+    pathways.record(session, patient, pathway, event, platform.clock.now())
+
+
+def dose_route(session: Session, platform: Platform, order_id: str) -> DoseRoute:
+    """The batch, QC time and lane of an order's placed dose: what its recorded steps are
+    checked against."""
+    dose = session.get(tables.Dose, order_id)
+    shipment = session.get(tables.Shipment, order_id)
+    if dose is None or shipment is None:
+        raise Conflict(
+            f"order {order_id} is not placed on a batch and shipment yet; the planner places it first"
+        )
+    batch = session.get(tables.Batch, dose.batch_id)
+    lane = platform.network.lanes.get(shipment.lane_id)
+    site = platform.network.sites.get(dose.site_id)
+    return DoseRoute(
+        batch_id=dose.batch_id,
+        batch_start_at=batch.start_at if batch is not None else dose.calibration_at,
+        qc_release=site.qc_release if site is not None else dose.released_at - dose.calibration_at,
+        lane_id=shipment.lane_id,
+        transit=lane.transit if lane is not None else shipment.arrives_at - shipment.departs_at,
+    )
+
+
+def step_check(move: Move, at: datetime, route: DoseRoute) -> Callable[[DoseRecord], None]:
+    """The check of a dose's step recorded `at` against its route and what was recorded before."""
+
+    def check(recorded: DoseRecord) -> None:
+        if move is Move.START_PRODUCTION:
+            timing.check_production(at, route)
+        elif move is Move.RELEASE:
+            timing.check_release(at, recorded, route)
+        elif move is Move.SHIP:
+            timing.check_shipping(at, recorded)
+        elif move is Move.DELIVER:
+            timing.check_delivery(at, recorded, route)
+        elif move is Move.ADMINISTER:
+            timing.check_administration(at, recorded)
+
+    return check
 
 
 def confirm(session: Session, platform: Platform, who: Principal, order_id: str) -> OrderPublic:
@@ -334,10 +428,8 @@ def cancel(
     """Cancel under the product's cancellation terms; the fee, if any, is shown."""
     row = _centre_order(session, who, order_id)
     status = next_status(order_id, row.status, OrderChange.CANCEL)
-    product = platform.catalogue.therapy(row.product_id)
-    dose = session.get(tables.Dose, order_id)
     at = platform.clock.now()
-    fee = product.ordering.cancellation_fee(at, dose.calibration_at) if dose is not None else None
+    fee, consequence = _cancellation_terms(session, platform, row, at)
     before = audit.snapshot(row)
     _advance(session, platform, who, row, PathwayEvent(Move.CANCEL_ORDER, at, who.username, body.reason))
     platform.placer.release(session, order_id, row.prescribed_bq)
@@ -347,15 +439,36 @@ def cancel(
         session, who, "cancel", "order", order_id, before, audit.snapshot(row), at=platform.clock.now()
     )
     session.commit()
-    if fee is None:
-        consequence = (
-            "cancelled; no cancellation terms apply"
-            if dose is None
-            else (f"cancelled; {product.brand} publishes no cancellation fee")
-        )
-    else:
-        consequence = f"cancelled; fee under the {product.brand} terms: {fee}"
-    return CancellationPublic(order=public(session, row, platform), fee=fee, consequence=consequence)
+    order = public(session, row, platform)
+    return CancellationPublic(order=order, fee=fee, consequence=f"cancelled; {consequence}")
+
+
+def cancellation_preview(
+    session: Session, platform: Platform, who: Principal, order_id: str
+) -> CancellationPreviewPublic:
+    """What cancelling the order now would cost, under the terms of its centre's country; nothing
+    is changed."""
+    row = _visible(session, who, order_id)
+    if row.status in ("cancelled", "administered"):
+        raise Conflict(f"order {order_id} is {row.status}; it cannot be cancelled")
+    at = platform.clock.now()
+    fee, consequence = _cancellation_terms(session, platform, row, at)
+    session.rollback()  # end the read
+    country = platform.network.centres[row.centre_id].calendar.country
+    return CancellationPreviewPublic(
+        order_id=order_id, at=at, country=country, fee=fee, consequence=consequence
+    )
+
+
+def _cancellation_terms(
+    session: Session, platform: Platform, row: tables.Order, at: datetime
+) -> tuple[str | None, str]:
+    """The fee and its meaning for cancelling `row` at `at`, in its centre's country's terms."""
+    product = platform.catalogue.therapy(row.product_id)
+    dose = session.get(tables.Dose, row.id)
+    country = platform.network.centres[row.centre_id].calendar.country
+    calibration_at = dose.calibration_at if dose is not None else None
+    return product.ordering.cancellation_in(product.brand, country, at, calibration_at)
 
 
 def check_movable(session: Session, row: tables.Order, at: datetime) -> None:
@@ -386,13 +499,17 @@ def progress(
     row = changing(session, who, order_id)
     status = next_status(order_id, row.status, _CHANGES.get(body.step, OrderChange.PROGRESS))
     before = audit.snapshot(row)
-    _advance(
-        session,
-        platform,
-        who,
-        row,
-        PathwayEvent(_STEPS[body.step], body.at or platform.clock.now(), who.username, body.reason),
+    move, at = _STEPS[body.step], body.at or platform.clock.now()
+    event = PathwayEvent(
+        move,
+        at,
+        who.username,
+        body.reason,
+        release=release_record(body, at) if move is Move.RELEASE else None,
+        shipping=shipping_record(body) if move is Move.SHIP else None,
     )
+    route = dose_route(session, platform, order_id) if move is not Move.MISS else None
+    _advance(session, platform, who, row, event, step_check(move, at, route) if route else None)
     shipment = session.get(tables.Shipment, order_id)
     if shipment is not None and body.step in _SHIPMENT_STATUS:
         shipment.status = _SHIPMENT_STATUS[body.step]
@@ -402,6 +519,29 @@ def progress(
     )
     session.commit()
     return public(session, row, platform)
+
+
+def release_record(body: ProgressCreate, at: datetime) -> ReleaseRecord:
+    """The release's facts from the request: the activity measured and when, QC result, lot."""
+    if body.calibration_gbq is None or not body.lot:
+        raise InvalidInput(
+            "a release records the dose as measured: give calibration_gbq (the activity measured, "
+            "GBq), calibration_at (when; default: the release time), qc_result and lot"
+        )
+    return ReleaseRecord(
+        calibration_at=body.calibration_at or at,
+        calibration_activity=Activity.from_gbq(body.calibration_gbq),
+        qc_result=body.qc_result,
+        lot=body.lot,
+    )
+
+
+def shipping_record(body: ProgressCreate) -> ShippingRecord:
+    if not body.courier or not body.tracking:
+        raise InvalidInput(
+            "shipping records who carries the dose: give courier and tracking (the courier's reference)"
+        )
+    return ShippingRecord(courier=body.courier, tracking=body.tracking)
 
 
 def administer(
@@ -421,28 +561,46 @@ def administer(
     dose_row = session.get(tables.Dose, body.order_id)
     if dose_row is None:
         raise NotFound("placed order of this patient", body.order_id)
-    product = platform.catalogue.therapy(row.product_id)
-    dose = Dose(
-        dose_id=f"dose-{row.id}",
-        product=product,
-        batch_id=dose_row.batch_id,
-        calibration_at=dose_row.calibration_at,
-        calibration_activity=Activity(dose_row.calibration_bq),
-        expiry_at=dose_row.expiry_at,
-        prescribed=Activity(row.prescribed_bq),
-        released_at=dose_row.released_at,
-    )
+    at = body.at or platform.clock.now()
     before = audit.snapshot(row)
     pathway = pathways.load(session, patient, platform.catalogue)
-    pathways.record(
-        session, patient, pathway, PathwayEvent(Move.ADMINISTER, body.at, who.username, dose=dose)
+    if pathway.current.order_id != row.id:
+        raise Conflict(
+            f"order {row.id} is not the patient's current order (that is {pathway.current.order_id}); "
+            f"record the administration on the order whose dose was delivered"
+        )
+    recorded = pathway.current.dose or DoseRecord(order_id=row.id)
+    timing.check_administration(at, recorded)
+    given = AdministrationRecord(
+        assayed=Activity.from_gbq(body.assayed_gbq),
+        residual=Activity.from_gbq(body.residual_gbq),
+        given_by=body.given_by or who.username,
     )
+    dose = recorded_dose(platform, row, dose_row, recorded)
+    event = PathwayEvent(Move.ADMINISTER, at, who.username, dose=dose, administration=given)
+    pathways.record(session, patient, pathway, event, platform.clock.now())
     row.status = status
     audit.record(
         session, who, "administer", "order", row.id, before, audit.snapshot(row), at=platform.clock.now()
     )
     session.commit()
     return patient_public(patient, platform.clock.now())
+
+
+def recorded_dose(platform: Platform, row: tables.Order, dose_row: tables.Dose, recorded: DoseRecord) -> Dose:
+    """The order's dose as recorded: calibrated as measured at release, released when the
+    release was recorded (the plan's figures only where nothing was recorded)."""
+    release = recorded.release
+    return Dose(
+        dose_id=f"dose-{row.id}",
+        product=platform.catalogue.therapy(row.product_id),
+        batch_id=dose_row.batch_id,
+        calibration_at=release.calibration_at if release else dose_row.calibration_at,
+        calibration_activity=release.calibration_activity if release else Activity(dose_row.calibration_bq),
+        expiry_at=dose_row.expiry_at,
+        prescribed=Activity(row.prescribed_bq),
+        released_at=recorded.released_at or dose_row.released_at,
+    )
 
 
 def domain_order(row: tables.Order) -> DoseOrder:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rltnet.domain import timing
 from rltnet.domain.errors import InvalidInput
 from rltnet.domain.pathway import DiscontinuationReason, Move, PathwayEvent, PatientPathway, Stage
 from rltnet.domain.products import PerKgActivity
@@ -142,7 +143,8 @@ def submit_referral(
             return _replayed(who, taken, digest, platform.clock.now()), False
         _refuse_duplicate(session, centre.centre_id, centre.name, number_key)
         raise
-    pathways.record(session, patient, pathway, PathwayEvent(Move.REFER, at, who.username, body.reason))
+    referral = PathwayEvent(Move.REFER, at, who.username, body.reason)
+    pathways.record(session, patient, pathway, referral, platform.clock.now())
     session.add(
         tables.PatientIdentity(
             patient_id=patient_id, sealed=platform.sealer.seal(body.identity.model_dump(mode="json"))
@@ -292,7 +294,7 @@ def _move(
         raise NotFound("patient", patient_id)
     before = audit.snapshot(patient)
     pathway = pathways.load(session, patient, platform.catalogue)
-    pathways.record(session, patient, pathway, build(pathway))
+    pathways.record(session, patient, pathway, build(pathway), platform.clock.now())
     audit.record(
         session, who, action, "patient", patient_id, before, audit.snapshot(patient), at=platform.clock.now()
     )
@@ -361,16 +363,17 @@ def follow_up(
     patient = visible(session, who, patient_id)
     if who.centre_id != patient.centre_id:
         raise NotFound("patient", patient_id)
-    at = body.at or platform.clock.now()
+    now = platform.clock.now()
+    at = body.at or now
+    timing.check_not_future(at, now, "follow-up")
     sealed = notes.seal_data(session, body.data)  # clinical values: identifiable, like the notes
     session.add(
         tables.FollowUp(patient_id=patient_id, cycle=patient.cycle, at=at, kind=body.kind, data=sealed)
     )
     if patient.stage == Stage.ADMINISTERED.value:
         pathway = pathways.load(session, patient, platform.catalogue)
-        pathways.record(
-            session, patient, pathway, PathwayEvent(Move.START_FOLLOW_UP, at, who.username, body.kind)
-        )
+        started = PathwayEvent(Move.START_FOLLOW_UP, at, who.username, body.kind)
+        pathways.record(session, patient, pathway, started, now)
     audit.record(
         session,
         who,

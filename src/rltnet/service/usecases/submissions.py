@@ -208,7 +208,7 @@ def _draft(
     if pathway.current.stage not in (Stage.CYCLE_PLANNED, Stage.QC_FAILED):
         events.append(PathwayEvent(Move.PLAN_CYCLE, at, who.username, planned_at=preferred))
     events.append(PathwayEvent(Move.ORDER, at, who.username, order_id=order_id, reduction=body.reduction))
-    moves.record(patient, pathway, *events)
+    moves.record(patient, pathway, at, *events)
     cycle = pathway.current.cycle
     order = DoseOrder(
         order_id=order_id,

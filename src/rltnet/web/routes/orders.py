@@ -301,6 +301,9 @@ def journey(
     zone = render.zone_of(platform, order.centre_id)
     at = platform.clock.now()
     chart = _chart(order, product, at)
+    cancelling = None
+    if journey_actions(who, order, patient).cancel:
+        cancelling = orders.cancellation_preview(session, platform, who, order_id)
     return render.page(
         request,
         platform,
@@ -319,6 +322,9 @@ def journey(
         adjust_value=render.local_input(order.preferred_at, zone),
         earliest=_minute_up(order.earliest_at, zone),
         latest=render.local_input(order.latest_at, zone),
+        now_value=render.local_input(at, zone),
+        expected_now=chart.activity_at(at) if chart else None,
+        cancelling=cancelling,
     )
 
 
@@ -326,10 +332,14 @@ def _chart(order: OrderPublic, product: TherapyProduct, at: datetime) -> DecayCh
     placed = order.placement
     if placed is None:
         return None
+    measured = order.recorded  # the activity measured at release, once recorded, not the plan's
+    calibration_at, calibration_gbq = placed.calibration_at, placed.calibration_gbq
+    if measured is not None and measured.calibration_at and measured.calibration_gbq:
+        calibration_at, calibration_gbq = measured.calibration_at, measured.calibration_gbq
     return DecayChart(
         nuclide=product.nuclide,
-        calibration_at=placed.calibration_at,
-        calibration=Activity.from_gbq(placed.calibration_gbq),
+        calibration_at=calibration_at,
+        calibration=Activity.from_gbq(calibration_gbq),
         expiry_at=placed.expiry_at,
         prescribed=Activity.from_gbq(order.prescribed_gbq),
         tolerance=product.tolerance,
@@ -379,10 +389,30 @@ def progress(
     platform: PlatformDep,
     step: Annotated[str, Form(max_length=20)] = "",
     reason: Text = "",
+    at: Annotated[str, Form(max_length=40)] = "",
+    calibration_gbq: Annotated[str, Form(max_length=20)] = "",
+    calibration_at: Annotated[str, Form(max_length=40)] = "",
+    qc_result: Field = "pass",
+    lot: Field = "",
+    courier: Field = "",
+    tracking: Field = "",
 ) -> Response:
+    """A step of the dose's journey, when it happened (the form's default: now) and its facts."""
     if step not in STEP_WORDS:
         raise InvalidInput(f"{step!r} is not a step of the dose's journey; use the page's buttons")
-    orders.progress(session, platform, who, order_id, parsed(ProgressCreate, step=step, reason=reason))
+    body = parsed(
+        ProgressCreate,
+        step=step,
+        reason=reason,
+        at=local_time(at, who, platform, "when"),
+        calibration_gbq=calibration_gbq or None,
+        calibration_at=local_time(calibration_at, who, platform, "measured at"),
+        qc_result=qc_result or "pass",
+        lot=lot,
+        courier=courier,
+        tracking=tracking,
+    )
+    orders.progress(session, platform, who, order_id, body)
     return _back(order_id, STEP_WORDS[step][1])
 
 

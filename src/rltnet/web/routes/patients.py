@@ -27,6 +27,7 @@ from rltnet.service.errors import Conflict, DuplicatePatient
 from rltnet.service.platform import Platform
 from rltnet.service.schemas import (
     AdministrationCreate,
+    CorrectionCreate,
     DiscontinuationCreate,
     FollowUpCreate,
     IdentityPublic,
@@ -39,7 +40,7 @@ from rltnet.service.schemas import (
     PatientPublic,
 )
 from rltnet.service.security import Principal, Role
-from rltnet.service.usecases import orders, patients
+from rltnet.service.usecases import corrections, orders, patients
 from rltnet.web import render
 from rltnet.web.auth import only, posting
 
@@ -245,6 +246,10 @@ def timeline(
     ordered = orders.of_patient(session, platform, who, patient_id)
     current = next((o for o in reversed(ordered) if o.status in LIVE_ORDER), None)
     agents = [platform.catalogue.imaging_agents.get(a) for a in product.eligibility.imaging_agents]
+    can = actions_for(who, patient, product, current)
+    cancelling = None
+    if can.cancel_order and current is not None:
+        cancelling = orders.cancellation_preview(session, platform, who, current.id)
     return render.page(
         request,
         platform,
@@ -258,7 +263,11 @@ def timeline(
         events=events,
         orders=ordered,
         current=current,
-        can=actions_for(who, patient, product, current),
+        can=can,
+        cancelling=cancelling,
+        correctable=corrections.correctable(session, who, events),
+        moves_by_seq={e.seq: e.move.replace("_", " ") for e in events},
+        now_value=render.local_input(platform.clock.now(), render.zone_of(platform, patient.centre_id)),
         agents=[(a.product_id, a.brand) for a in agents if a is not None],
         results=("positive", "negative", "inconclusive"),
         reasons=[r.value for r in DiscontinuationReason],
@@ -335,14 +344,43 @@ def administer(
     platform: PlatformDep,
     order_id: Annotated[str, Form(max_length=80)] = "",
     at: Annotated[str, Form(max_length=40)] = "",
+    assayed_gbq: Annotated[str, Form(max_length=20)] = "",
+    residual_gbq: Annotated[str, Form(max_length=20)] = "",
+    given_by: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    body = parsed(AdministrationCreate, order_id=order_id, at=local_time(at, who, platform, "at"))
+    body = parsed(
+        AdministrationCreate,
+        order_id=order_id,
+        at=local_time(at, who, platform, "at"),
+        assayed_gbq=assayed_gbq or None,
+        residual_gbq=residual_gbq or 0.0,
+        given_by=given_by,
+    )
     patient = orders.administer(session, platform, who, patient_id, body)
     return _back(
         patient_id,
         f"Administration of order {body.order_id} recorded: cycle {patient.cycles_given} given. "
         f"Next: start follow-up.",
     )
+
+
+@router.post("/patients/{patient_id}/corrections")
+def correct(
+    patient_id: PatientId,
+    who: Annotated[Principal, Depends(posting(*STAFF_WHO_SEE))],
+    session: DbSession,
+    platform: PlatformDep,
+    entry: Annotated[int, Form(ge=1, le=100_000)] = 0,
+    action: Annotated[str, Form(max_length=10)] = "",
+    reason: Text = "",
+    at: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Correct an entry's time, or void it, with the reason; the entry stays on the timeline."""
+    when = local_time(at, who, platform, "the right time") if action == "correct" else None
+    body = parsed(CorrectionCreate, entry=entry, action=action, reason=reason, at=when)
+    corrections.correct(session, platform, who, patient_id, body)
+    done = "voided" if body.action == "void" else "corrected"
+    return _back(patient_id, f"Entry {body.entry} {done}; the timeline keeps it, marked, with your reason.")
 
 
 @router.post("/patients/{patient_id}/follow-up")
