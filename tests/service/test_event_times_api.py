@@ -52,10 +52,10 @@ def test_each_step_too_early_is_refused_against_what_was_recorded_with_what_to_d
     assert _progress(clocked, order, "release", calibration_gbq=9.0, lot="L-1")[0] == 409
     clocked.advance(timedelta(hours=1))
     status, said = _progress(clocked, order, "release")
-    assert status == 422 and "calibration_gbq" in said["detail"] and "lot" in said["detail"]
+    assert status == 422 and "calibration_gbq" in said["message"] and "lot" in said["message"]
     assert _progress(clocked, order, "release", calibration_gbq=9.0, lot="L-1")[0] == 200
     status, said = _progress(clocked, order, "ship")
-    assert status == 422 and "courier" in said["detail"]
+    assert status == 422 and "courier" in said["message"]
     assert _progress(clocked, order, "ship", courier="Movianto", tracking="MV-1")[0] == 200
     status, said = _progress(clocked, order, "deliver")
     assert status == 409 and "too soon after the departure" in said["detail"]
