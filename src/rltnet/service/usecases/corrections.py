@@ -61,7 +61,7 @@ def correct(
         "patient",
         patient_id,
         before | {"entry": body.entry, "move": entry.move.value, "entry_at": entry.at.isoformat()},
-        audit.snapshot(patient) | {"entry": body.entry, "reason": body.reason},
+        audit.snapshot(patient) | {"entry": body.entry},  # the reason is a note: sealed on its entry
         at=now,
     )
     session.commit()
