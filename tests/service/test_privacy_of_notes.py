@@ -57,6 +57,14 @@ class Noted:
             "doc-leeds",
             json={"decision": "approve", "reason": f"{self.marker} MDT"},
         )
+        decided = c.call("GET", f"{path}/events", "doc-leeds")[-1]  # its time set right: a note too
+        fix = {
+            "entry": decided["seq"],
+            "action": "correct",
+            "at": decided["at"],
+            "reason": f"{self.marker} fix",
+        }
+        c.call("POST", f"{path}/corrections", "doc-leeds", json=fix)
         cancelled = c.order(self.patient)
         c.call(
             "POST",
@@ -108,7 +116,7 @@ def test_the_own_centre_reads_every_note_and_they_are_sealed_at_rest(
 ) -> None:
     events = client.get(f"/api/v1/patients/{noted.patient}/events", headers=auth["doc-leeds"]).json()
     reasons = " ".join(e["reason"] for e in events)
-    for what in ("referral", "request", "PET report", "MDT", "cancel"):
+    for what in ("referral", "request", "PET report", "MDT", "fix", "cancel"):
         assert f"{noted.marker} {what}" in reasons
     assert noted.marker in _page_client(client, "coord-leeds").get(f"/patients/{noted.patient}").text
     with platform.sessions() as session:

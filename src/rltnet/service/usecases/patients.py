@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -261,17 +261,32 @@ def events(session: Session, platform: Platform, who: Principal, patient_id: str
             .order_by(tables.PathwayEventRow.seq)
         )
     )
-    shown = [
-        EventPublic(
-            seq=r.seq,
-            move=r.move,
-            at=r.at,
-            actor=r.actor,
-            reason=notes.for_viewer(session, who, patient.centre_id, r.reason),
-            data=r.data or {},
+    corrections: dict[int, list[tuple[int, str]]] = {}  # entry seq: the corrections of it
+    for row in rows:
+        if row.move in (Move.CORRECT.value, Move.VOID.value):
+            target = (row.data or {}).get("corrects")
+            if isinstance(target, int):
+                corrections.setdefault(target, []).append((row.seq, row.move))
+    shown = []
+    for row in rows:
+        made = corrections.get(row.seq, [])
+        status: Literal["recorded", "corrected", "voided"] = "recorded"
+        if any(move == Move.VOID.value for _, move in made):
+            status = "voided"
+        elif made:
+            status = "corrected"
+        shown.append(
+            EventPublic(
+                seq=row.seq,
+                move=row.move,
+                at=row.at,
+                actor=row.actor,
+                reason=notes.for_viewer(session, who, patient.centre_id, row.reason),
+                data=row.data or {},
+                status=status,
+                corrected_by=[seq for seq, _ in made],
+            )
         )
-        for r in rows
-    ]
     if any(event.reason for event in shown):
         _record_read(session, platform, who, READ_NOTES, patient_id)
     return shown
