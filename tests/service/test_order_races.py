@@ -18,7 +18,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func, select
 
+from rltnet.domain.clock import SettableClock
 from rltnet.service.app import create_app
 from rltnet.service.platform import Platform
 from rltnet.service.settings import Settings
@@ -51,7 +52,9 @@ def own_platform(
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         url = f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}"
-    platform = start_with_users(Settings(database_url=url, network="england"))
+    # on a clock the tests advance (a dose is made only once its batch has started)
+    settings = Settings(database_url=url, network="england", token_minutes=7 * 24 * 60)
+    platform = start_with_users(settings, SettableClock(datetime.now(UTC)))
     yield platform
     platform.close()
     if name is not None:
@@ -162,29 +165,29 @@ def test_two_changes_of_one_order_at_once_serialise(
     assert_counters_match_the_orders(own_platform)
 
 
-@pytest.mark.parametrize(
-    "finish",
-    [
-        [("coord-leeds", "cancellation", {"reason": "patient unwell"})],
-        [
-            ("maker", "confirmation", None),
-            ("maker", "progress", {"step": "start_production"}),
-            ("maker", "progress", {"step": "fail_qc", "reason": "sterility"}),
-        ],
-        [
-            ("maker", "confirmation", None),
-            *[("maker", "progress", {"step": step}) for step in ("start_production", "release", "ship")],
-            ("coord-leeds", "progress", {"step": "miss", "reason": "the patient did not come"}),
-        ],
-    ],
-    ids=["cancelled", "failed", "missed"],
-)
+def _cancelled(c: Clinic, order: dict[str, Any]) -> None:
+    c.call("POST", f"/orders/{order['id']}/cancellation", "coord-leeds", json={"reason": "patient unwell"})
+
+
+def _failed(c: Clinic, order: dict[str, Any]) -> None:
+    c.deliver(order, until="start_production")  # the clock reaches the batch's start
+    c.call(
+        "POST", f"/orders/{order['id']}/progress", "maker", json={"step": "fail_qc", "reason": "sterility"}
+    )
+
+
+def _missed(c: Clinic, order: dict[str, Any]) -> None:
+    c.deliver(order, until="ship")
+    body = {"step": "miss", "reason": "the patient did not come"}
+    c.call("POST", f"/orders/{order['id']}/progress", "coord-leeds", json=body)
+
+
+@pytest.mark.parametrize("finish", [_cancelled, _failed, _missed], ids=["cancelled", "failed", "missed"])
 def test_a_finished_order_is_not_revived_by_an_adjustment(
-    races: Clinic, own_platform: Platform, finish: list[tuple[str, str, dict[str, Any] | None]]
+    races: Clinic, own_platform: Platform, finish: Callable[[Clinic, dict[str, Any]], None]
 ) -> None:
     order = races.order(races.approve("leeds", "Pluvicto"))
-    for user, step, body in finish:
-        races.call("POST", f"/orders/{order['id']}/{step}", user, json=body)
+    finish(races, order)
     before = races.call("GET", f"/orders/{order['id']}", "coord-leeds")
     assert before["status"] not in LIVE
     for path, user, body in (
