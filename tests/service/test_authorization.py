@@ -164,7 +164,8 @@ def _fresh_referral(_: Clinic) -> Request:
     }
 
 
-FAILED_BATCH = {"events": [{"kind": "batch_failed", "batch": "no-such-batch", "reason": "matrix"}]}
+# previewed only (no commit): a closed day changes nothing stored
+CLOSED_DAY = {"events": [{"kind": "centre_closed", "centre": "leeds", "date": "2027-06-01", "reason": "matrix"}]}
 
 MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/me"): Rule(ALL, _static("/me"), fresh=False),
@@ -228,7 +229,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/plan/optimise"): Rule(
         frozenset({"maker", "admin"}), _static("/plan/optimise", {"commit": False})
     ),
-    ("POST", "/disruptions"): Rule(frozenset({"maker", "admin"}), _static("/disruptions", FAILED_BATCH)),
+    ("POST", "/disruptions"): Rule(frozenset({"maker", "admin"}), _static("/disruptions", CLOSED_DAY)),
     ("GET", "/disruptions"): Rule(STAFF, _static("/disruptions"), fresh=False),
     ("GET", "/centres"): Rule(ALL, _static("/centres"), fresh=False),
     ("GET", "/centres/{centre_id}"): Rule(ALL, _static("/centres/leeds"), fresh=False),

@@ -6,10 +6,11 @@ preferred time, and the activity it reports is the dose's own decay from calibra
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from clinic import Clinic, Headers
 from fastapi.testclient import TestClient
@@ -30,7 +31,22 @@ def _check(clinic: Clinic, patient: str, preferred: datetime | None = None) -> d
     return answer
 
 
-def test_the_earliest_time_works_with_the_prescribed_activity_inside_the_band(clinic: Clinic) -> None:
+def _a_working_morning_14_days_ahead_of(now: datetime) -> datetime:
+    """06:00 UTC on the first day after now + 14 d (the Pluvicto lead) that is a Tuesday to
+    Thursday with it and the day before (Ivrea's batch) not English bank holidays."""
+    bank = holidays.country_holidays("GB", subdiv="ENG")
+    day = (now + timedelta(days=15)).date()
+    while day.weekday() not in (1, 2, 3) or day in bank or day - timedelta(days=1) in bank:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(6), tzinfo=UTC)
+
+
+def test_the_earliest_time_works_with_the_prescribed_activity_inside_the_band(clocked: Clinic) -> None:
+    # at 06:00 UTC the earliest day still has its sessions ahead; later in the afternoon it has
+    # none left and the check rightly answers with the next days instead
+    clinic = clocked
+    now = clinic.clock.now()
+    clinic.advance(_a_working_morning_14_days_ahead_of(now) - timedelta(days=14) - now)
     patient = clinic.approve("leeds")
     check = _check(clinic, patient)
     assert check["workable"] and check["in_window"] and check["refusal"] is None, check
