@@ -165,7 +165,9 @@ def _fresh_referral(_: Clinic) -> Request:
 
 
 # previewed only (no commit): a closed day changes nothing stored
-CLOSED_DAY = {"events": [{"kind": "centre_closed", "centre": "leeds", "date": "2027-06-01", "reason": "matrix"}]}
+CLOSED_DAY = {
+    "events": [{"kind": "centre_closed", "centre": "leeds", "date": "2027-06-01", "reason": "matrix"}]
+}
 
 MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/me"): Rule(ALL, _static("/me"), fresh=False),
