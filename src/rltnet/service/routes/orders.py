@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from rltnet.service.deps import BearerToken, CurrentUser, DbSession, PlatformDep
 from rltnet.service.intake import IntakeDep
-from rltnet.service.routes import Limit, Offset
+from rltnet.service.routes import Limit, Offset, idempotency_key_header
 from rltnet.service.schemas import (
     CancellationPreviewPublic,
     CancellationPublic,
@@ -29,12 +29,8 @@ OrderId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^O-[0-9A-F]
 ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
 IdempotencyKey = Annotated[
     str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=100,
-        pattern=r"^[A-Za-z0-9_.:-]+$",
-        description="a unique key per order (e.g. a UUID); resending it returns the order already taken",
+    idempotency_key_header(
+        "a unique key per order (e.g. a UUID); resending it returns the order already taken"
     ),
 ]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from rltnet.domain.pathway import Stage
 from rltnet.service.deps import CurrentUser, DbSession, PlatformDep
-from rltnet.service.routes import Limit, Offset
+from rltnet.service.routes import Limit, Offset, idempotency_key_header
 from rltnet.service.schemas import (
     AdministrationCreate,
     CorrectionCreate,
@@ -36,12 +36,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 4
 
 ReferralKey = Annotated[
     str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=100,
-        pattern=r"^[A-Za-z0-9_.:-]+$",
-        description="a unique key per referral (e.g. a UUID); resending it returns the patient already made",
+    idempotency_key_header(
+        "a unique key per referral (e.g. a UUID); resending it returns the patient already made"
     ),
 ]
 

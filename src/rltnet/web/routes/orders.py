@@ -12,7 +12,6 @@ tolerance band (`web.decay_chart`), and the steps each role may take now.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from rltnet.domain.units import Activity
 from rltnet.service.deps import DbSession, PlatformDep
 from rltnet.service.errors import Conflict
 from rltnet.service.platform import Platform
+from rltnet.service.routes import IDEMPOTENCY_KEY
 from rltnet.service.schemas import (
     OrderAdjust,
     OrderCancel,
@@ -55,7 +55,6 @@ Field = Annotated[str, Form(max_length=100)]
 Coordinator = Annotated[Principal, Depends(posting(Role.COORDINATOR))]
 Maker = Annotated[Principal, Depends(posting(Role.MANUFACTURER))]
 CentreStaff = Annotated[Principal, Depends(posting(Role.COORDINATOR, Role.PHYSICIAN))]
-KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")  # as the API's Idempotency-Key header
 # The manufacturer's next steps at each stage of the patient's pathway
 MAKER_STEPS: dict[Stage, tuple[str, ...]] = {
     Stage.CONFIRMED: ("start_production",),
@@ -207,7 +206,7 @@ def submit(
     again = _form_url(patient_id, preferred_at, reduction, platelets_per_mm3)
     if intent == "check":
         return render.redirect(again)
-    if not KEY.match(idempotency_key):
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
         return render.redirect(
             again, "This form has no order reference; it is reloaded: send it again.", "error"
         )

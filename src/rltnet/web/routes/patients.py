@@ -9,7 +9,6 @@ the manufacturer and administrators see the pseudonym.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -25,6 +24,7 @@ from rltnet.domain.products import PerKgActivity, TherapyProduct
 from rltnet.service.deps import DbSession, PlatformDep
 from rltnet.service.errors import Conflict, DuplicatePatient
 from rltnet.service.platform import Platform
+from rltnet.service.routes import IDEMPOTENCY_KEY
 from rltnet.service.schemas import (
     AdministrationCreate,
     CorrectionCreate,
@@ -121,9 +121,9 @@ def refer(
         "date_of_birth": date_of_birth,
         "hospital_number": hospital_number,
         "reason": reason,
-        "idempotency_key": idempotency_key if REFERRAL_KEY.match(idempotency_key) else _new_key(),
+        "idempotency_key": idempotency_key if IDEMPOTENCY_KEY.match(idempotency_key) else _new_key(),
     }
-    if idempotency_key and not REFERRAL_KEY.match(idempotency_key):
+    if idempotency_key and not IDEMPOTENCY_KEY.match(idempotency_key):
         return _referral_page(
             request, platform, who, entered, "This form's referral reference is damaged; send it again."
         )
@@ -150,9 +150,6 @@ def refer(
     return render.redirect(
         f"/patients/{referred.id}", f"{referred.id} {done}. Next: request eligibility imaging."
     )
-
-
-REFERRAL_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")  # as the API's Idempotency-Key header
 
 
 def _new_key() -> str:
